@@ -1,0 +1,1 @@
+"""Sceptre resolvers and config helpers of the LiteLLM gateway, registered through entry points."""
