@@ -51,7 +51,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(body: str) -> dict[str, Any]:
     """Parse a CloudFormation template (YAML or JSON) into plain Python data."""
-    template = yaml.load(body, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    template = yaml.load(body, Loader=_CfnLoader)
     if not isinstance(template, dict):
         raise ParameterError("template is not a mapping")
     return template
@@ -65,9 +65,7 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _effective_values(
-    declared: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any]
-) -> dict[str, str]:
+def _effective_values(declared: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any]) -> dict[str, str]:
     unknown = sorted(set(given) - set(declared))
     if unknown:
         raise ParameterError(f"parameters not in the template: {', '.join(unknown)}")
@@ -107,7 +105,9 @@ def _check_one(name: str, spec: Mapping[str, Any], value: str) -> None:
         pattern = re.compile(str(spec["AllowedPattern"]))
         for item in items:
             if not pattern.fullmatch(item):
-                raise ParameterError(f"{shown} does not match {spec['AllowedPattern']}: {_constraint(spec, 'bad format')}")
+                raise ParameterError(
+                    f"{shown} does not match {spec['AllowedPattern']}: {_constraint(spec, 'bad format')}"
+                )
     if "MinLength" in spec and len(value) < int(spec["MinLength"]):
         raise ParameterError(f"{name} is shorter than {spec['MinLength']} characters")
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
@@ -127,7 +127,7 @@ class _RuleEvaluator:
             return _as_text(node)
         if len(node) != 1:
             raise ParameterError(f"unsupported rule expression {node!r}")
-        (function, argument), = node.items()
+        ((function, argument),) = node.items()
         if function == "Ref":
             return self.values[argument]
         if function == "Fn::Equals":

@@ -1,0 +1,46 @@
+"""The real Sceptre CLI renders every stack with no AWS credentials at all."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.render import EXAMPLE_VARIABLES, ROOT, STACKS
+
+SCEPTRE = str(Path(sys.executable).with_name("sceptre"))
+
+
+def run_sceptre(*args: str) -> subprocess.CompletedProcess[str]:
+    # No credentials, no config, no endpoint: any AWS call would fail loudly.
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": "/nonexistent",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return subprocess.run([SCEPTRE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_sceptre_dump_template__every_stack__renders_without_credentials(env):
+    variables = [arg for key, value in EXAMPLE_VARIABLES.items() for arg in ("--var", f"{key}={value}")]
+
+    result = run_sceptre(*variables, "dump", "template", env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("AWSTemplateFormatVersion") == len(STACKS)
+
+
+def test_sceptre_launch_prod__without_its_vars__fails_in_one_line_naming_the_variable():
+    result = run_sceptre("launch", "-y", "prod")
+
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1
+    assert "missing variable domain_name" in lines[0]
+    assert "--var domain_name=VALUE" in lines[0]

@@ -1,0 +1,52 @@
+"""Each template reads like a Quick Start: described, grouped, constrained, exported by stack name."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.render import ENVIRONMENTS, STACKS
+
+SECTION_ORDER = [
+    "AWSTemplateFormatVersion",
+    "Description",
+    "Metadata",
+    "Parameters",
+    "Rules",
+    "Mappings",
+    "Conditions",
+    "Resources",
+    "Outputs",
+]
+ALL = pytest.mark.parametrize(("env", "stack"), [(e, s) for e in ENVIRONMENTS for s in STACKS])
+
+
+@ALL
+def test_template__sections_read_top_down(rendered, env, stack):
+    keys = list(rendered[env][f"{env}/{stack}"].template)
+    ordered = [k for k in SECTION_ORDER if k in keys]
+    assert keys == ordered
+
+
+@ALL
+def test_template__every_parameter_is_described_and_grouped(rendered, env, stack):
+    template = rendered[env][f"{env}/{stack}"].template
+    interface = template["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [p for group in interface["ParameterGroups"] for p in group["Parameters"]]
+    assert sorted(grouped) == sorted(template["Parameters"]), "every parameter in exactly one group"
+    for name, spec in template["Parameters"].items():
+        assert spec.get("Description", "").strip(), f"{name} has no Description"
+        if "AllowedPattern" in spec:
+            assert spec.get("ConstraintDescription"), f"{name} has a pattern but no ConstraintDescription"
+
+
+@ALL
+def test_template__every_output_is_described_and_exported_under_the_stack_name(rendered, env, stack):
+    for name, output in rendered[env][f"{env}/{stack}"].template["Outputs"].items():
+        assert output.get("Description"), f"{name} has no Description"
+        assert output["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
+
+
+@ALL
+def test_template__arns_are_built_with_the_partition(rendered, env, stack):
+    body = rendered[env][f"{env}/{stack}"].body
+    assert "arn:aws:" not in body, "use arn:${AWS::Partition}:"

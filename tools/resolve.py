@@ -1,0 +1,84 @@
+"""Specialise a template to one set of parameter values, as CloudFormation would see it.
+
+Evaluates ``Conditions``, drops resources and outputs whose condition is
+false, resolves ``Fn::If`` and ``Ref`` to parameters, and leaves every other
+intrinsic function as it is. The result is what the tests assert on, so a
+prod value is checked as prod, not as "one branch of an If".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class _Resolver:
+    def __init__(self, template: Mapping[str, Any], values: Mapping[str, str]) -> None:
+        self.template = template
+        self.values = values
+        self.conditions: dict[str, bool] = {}
+        for name in template.get("Conditions") or {}:
+            self.condition(name)
+
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.logic(self.template["Conditions"][name]))
+        return self.conditions[name]
+
+    def logic(self, node: Any) -> Any:
+        if not isinstance(node, dict) or len(node) != 1:
+            return self.value(node)
+        ((function, argument),) = node.items()
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "Fn::Equals":
+            left, right = (str(self.value(item)) for item in argument)
+            return left == right
+        if function == "Fn::Not":
+            return not self.logic(argument[0])
+        if function == "Fn::And":
+            return all(self.logic(item) for item in argument)
+        if function == "Fn::Or":
+            return any(self.logic(item) for item in argument)
+        return self.value(node)
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            items = [self.value(item) for item in node]
+            return [item for item in items if item != {"Ref": "AWS::NoValue"}]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((function, argument),) = node.items()
+            if function == "Ref" and argument in self.values:
+                return self.values[argument]
+            if function == "Fn::If":
+                name, when_true, when_false = argument
+                return self.value(when_true if self.condition(name) else when_false)
+        resolved = {key: self.value(item) for key, item in node.items()}
+        return {key: item for key, item in resolved.items() if item != {"Ref": "AWS::NoValue"}}
+
+
+def resolve_template(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
+    """Return ``template`` as it deploys with parameter ``values`` (all given as text).
+
+    Args:
+        template: parsed template (``hooks.parameter_check.load_template``).
+        values: every parameter's effective value, e.g. from ``check_parameters``.
+
+    Returns:
+        A new template dict: ``Resources`` and ``Outputs`` filtered by their
+        conditions, with parameter references and ``Fn::If`` resolved, plus a
+        ``Conditions`` mapping of each condition name to its boolean value.
+    """
+    resolver = _Resolver(template, values)
+    resolved: dict[str, Any] = {key: value for key, value in template.items()}
+    for section in ("Resources", "Outputs"):
+        kept = {}
+        for name, body in (template.get(section) or {}).items():
+            if "Condition" in body and not resolver.condition(body["Condition"]):
+                continue
+            kept[name] = resolver.value(body)
+        resolved[section] = kept
+    resolved["Conditions"] = dict(resolver.conditions)
+    return resolved
