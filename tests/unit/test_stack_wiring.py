@@ -73,3 +73,14 @@ def test_environments__share_templates_and_differ_only_in_values(rendered):
             "DomainName",
             "HostedZoneId",
         }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_stack__checks_its_parameters_before_launch(env):
+    from tools.render import _plan
+
+    for stack in _plan(env).config_reader.construct_stacks()[0]:
+        hooks = stack.hooks.get("before_launch", [])
+        checks = [h for h in hooks if type(h).__name__ == "CheckParameters"]
+        assert len(checks) == 1, f"{stack.name} does not run !check_parameters before launch"
+        assert checks[0].stack is stack, f"{stack.name}'s hook is bound to {checks[0].stack.name}"

@@ -1,0 +1,266 @@
+"""Make moto's CloudFormation engine fail and finish the way CloudFormation does.
+
+moto 5.2 skips unknown resource types with a log line, leaves a stack whose
+resource failed stuck in ``CREATE_IN_PROGRESS`` behind an HTTP 500, performs
+an update when nothing changed, forgets a stack whose delete failed, deletes
+``DeletionPolicy: Snapshot`` databases without a snapshot, and ignores
+``Rules`` and parameter constraints. Each function below changes one of those
+behaviours; :func:`install` applies them all, once, before the server starts.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from moto.cloudformation import models, parsing
+from moto.cloudformation.exceptions import ValidationError
+
+__all__ = ["UnsupportedResourceTypeError", "install"]
+
+_INSTALLED = False
+
+# Custom resources run Lambda code, which this emulator cannot execute.
+_NEEDS_LAMBDA = ("Custom::", "AWS::CloudFormation::CustomResource")
+
+
+class UnsupportedResourceTypeError(Exception):
+    """A template uses a resource type the emulator cannot create."""
+
+
+class ResourceFailedError(Exception):
+    """One resource failed; carries what CloudFormation reports in its event."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str):
+        super().__init__(f"{logical_id} ({resource_type}): {reason}")
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+
+
+def _refuse_unsupported_types() -> None:
+    original = parsing.resource_class_from_type
+
+    @functools.wraps(original)
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type.startswith(_NEEDS_LAMBDA):
+            raise UnsupportedResourceTypeError(
+                f"{resource_type} is not supported by the local emulator: custom resources need Lambda"
+            )
+        if resource_type not in parsing.NULL_MODELS and resource_type not in parsing.get_model_map():
+            raise UnsupportedResourceTypeError(f"{resource_type} is not supported by the local emulator")
+        return original(resource_type)
+
+    parsing.resource_class_from_type = resource_class_from_type
+
+
+def _split_getatt_on_the_first_dot() -> None:
+    """``!GetAtt DB.Endpoint.Address`` names attribute ``Endpoint.Address``, not ``Endpoint``."""
+
+    def first_dot(value: Any) -> Any:
+        if isinstance(value, list) and len(value) > 2 and all(isinstance(v, str) for v in value):
+            return [value[0], ".".join(value[1:])]
+        return value
+
+    original_constructor = models.yaml_tag_constructor
+
+    @functools.wraps(original_constructor)
+    def yaml_tag_constructor(loader: Any, tag: Any, node: Any) -> Any:
+        result = original_constructor(loader, tag, node)
+        if "Fn::GetAtt" in result:
+            result["Fn::GetAtt"] = first_dot(result["Fn::GetAtt"])
+        return result
+
+    models.yaml_tag_constructor = yaml_tag_constructor
+    original_clean_json = parsing.clean_json
+
+    @functools.wraps(original_clean_json)
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
+            resource_json = {**resource_json, "Fn::GetAtt": first_dot(resource_json["Fn::GetAtt"])}
+        return original_clean_json(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def _name_the_failing_resource() -> None:
+    original = parsing.parse_and_create_resource
+
+    @functools.wraps(original)
+    def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(logical_id, resource_json, *args, **kwargs)
+        except ResourceFailedError:
+            raise
+        except Exception as err:
+            reason = str(err) or type(err).__name__
+            raise ResourceFailedError(logical_id, resource_json.get("Type", "?"), reason) from err
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+
+
+def _event(stack: models.Stack, logical_id: str, resource_type: str, status: str, reason: str) -> None:
+    stack.events.append(
+        models.Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id="",
+            resource_type=resource_type,
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
+
+
+class _NoOutputs(dict):  # type: ignore[type-arg]
+    exports: list[Any] = []
+
+
+def _drop_exports(backend: models.CloudFormationBackend, stack: models.Stack) -> None:
+    # Read the registry rather than stack.exports, which would evaluate the
+    # outputs again and so try to create the failed resources once more.
+    for name in [n for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id]:
+        backend.exports.pop(name)
+
+
+def _check_parameters(template: str, parameters: dict[str, Any]) -> None:
+    """Apply constraints and Rules as CloudFormation does, before anything is created."""
+    from llmgw_hooks.parameter_check import ParameterError, check_parameters, load_template
+
+    try:
+        check_parameters(load_template(template), parameters)
+    except ParameterError as err:
+        raise ValidationError(message=str(err)) from err
+
+
+def _evaluate_outputs(stack: models.Stack) -> None:
+    """Resolve every output now, as CloudFormation does, so a bad one fails the create."""
+    conditions = stack.resource_map.lazy_condition_map
+    for key, output in (stack.template_dict.get("Outputs") or {}).items():
+        if "Condition" in output and not conditions[output["Condition"]]:
+            continue
+        try:
+            resolved = stack.output_map[key]
+        except ResourceFailedError:
+            raise
+        except Exception as err:
+            raise ResourceFailedError(key, "Output", str(err) or type(err).__name__) from err
+        if resolved is None or resolved.value is None:
+            # moto drops an output whose attribute it cannot resolve; AWS never does.
+            raise ResourceFailedError(key, "Output", "the emulator could not resolve this output's value")
+
+
+def _roll_back_failed_creates() -> None:
+    original = models.CloudFormationBackend.create_stack
+
+    @functools.wraps(original)
+    def create_stack(self: models.CloudFormationBackend, name: str, template: str, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> models.Stack:
+        _check_parameters(template, parameters)
+        try:
+            stack = original(self, name, template, parameters, *args, **kwargs)
+            _evaluate_outputs(stack)
+            return stack
+        except ResourceFailedError as failure:
+            stack = next(s for s in self.stacks.values() if s.name == name)
+            _event(stack, failure.logical_id, failure.resource_type, "CREATE_FAILED", failure.reason)
+            stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.")
+            try:
+                stack.resource_map.delete()
+            except Exception as err:  # noqa: BLE001 - reported as the stack's final state
+                stack.status = "ROLLBACK_FAILED"
+                stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=str(err))
+            else:
+                stack.status = "ROLLBACK_COMPLETE"
+                stack._add_stack_event("ROLLBACK_COMPLETE")
+            _drop_exports(self, stack)
+            # A rolled-back stack has no outputs; evaluating them would try to
+            # create the failed resources again.
+            stack.output_map = _NoOutputs()
+            return stack
+
+    models.CloudFormationBackend.create_stack = create_stack
+
+
+def _refuse_empty_and_failed_updates() -> None:
+    original = models.CloudFormationBackend.update_stack
+
+    @functools.wraps(original)
+    def update_stack(self: models.CloudFormationBackend, name: str, template: str, role_arn: Any, parameters: list[dict[str, Any]], tags: Any) -> models.Stack:
+        stack = self.get_stack(name)
+        resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
+        same_tags = tags is None or dict(tags) == dict(stack.tags or {})
+        if stack.has_template(template) and resolved == stack.parameters and same_tags:
+            raise ValidationError(message="No updates are to be performed.")
+        _check_parameters(template, resolved)
+        try:
+            return original(self, name, template, role_arn, parameters, tags)
+        except Exception as err:
+            # moto applies an update in place and cannot undo it; say so
+            # rather than pretend the old stack is back.
+            reason = str(err) or type(err).__name__
+            stack.status = "UPDATE_ROLLBACK_FAILED"
+            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", resource_status_reason=f"update failed and the emulator cannot roll back: {reason}")
+            return stack
+
+    models.CloudFormationBackend.update_stack = update_stack
+
+
+def _snapshot_before_deleting_databases() -> None:
+    """Honour ``DeletionPolicy: Snapshot`` on RDS instances with a final snapshot."""
+    original = parsing.ResourceMap._delete_resource
+
+    @functools.wraps(original)
+    def _delete_resource(self: parsing.ResourceMap, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        if resource_json.get("Type") == "AWS::RDS::DBInstance" and resource_json.get("DeletionPolicy") == "Snapshot":
+            from moto.rds.models import rds_backends
+
+            identifier = parsed_resource.db_instance_identifier
+            rds = rds_backends[self._account_id][self._region_name]
+            if rds.databases[identifier].deletion_protection:
+                raise ValidationError(message=f"DB instance {identifier} has deletion protection enabled")
+            rds.create_db_snapshot(identifier, f"{identifier}-final-{int(time.time())}", snapshot_type="manual")
+        original(self, parsed_resource, resource_json)
+
+    parsing.ResourceMap._delete_resource = _delete_resource
+
+
+def _keep_stacks_whose_delete_failed() -> None:
+    def delete_stack(self: models.CloudFormationBackend, name_or_stack_id: str) -> None:
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+        )
+        if stack is None:
+            return  # deleting a stack that does not exist succeeds, as on AWS
+        if stack.enable_termination_protection:
+            raise ValidationError(
+                message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
+            )
+        try:
+            stack.delete()
+        except Exception as err:
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(err) or type(err).__name__)
+            return
+        self.stacks.pop(stack.stack_id, None)
+        self.deleted_stacks[stack.stack_id] = stack
+        _drop_exports(self, stack)
+
+    models.CloudFormationBackend.delete_stack = delete_stack
+
+
+def install() -> None:
+    """Apply every behaviour above to moto's CloudFormation engine. Idempotent."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    _refuse_unsupported_types()
+    _split_getatt_on_the_first_dot()
+    _name_the_failing_resource()
+    _roll_back_failed_creates()
+    _refuse_empty_and_failed_updates()
+    _snapshot_before_deleting_databases()
+    _keep_stacks_whose_delete_failed()
+    _INSTALLED = True

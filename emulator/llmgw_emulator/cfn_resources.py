@@ -1,0 +1,1013 @@
+"""CloudFormation resource types that moto 5.2 lacks, backed by moto's own service backends.
+
+moto's CloudFormation engine skips a type it has no model for, and silently
+drops every output that refers to it. Each class here adds one type with the
+same surface moto's own models have (``cloudformation_type``,
+``create_/update_/delete_from_cloudformation_json``, ``has_cfn_attr``,
+``get_cfn_attribute``), so each could be offered upstream as it is.
+
+The classes register themselves by subclassing ``CloudFormationModel``
+directly: moto builds its type map from ``CloudFormationModel.__subclasses__()``
+on first use, so this module must be imported before the first stack
+operation. A later subclass for a type wins over an earlier one, which is how
+``SecurityGroup`` below corrects moto's handling of inline egress rules.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.acm.models import acm_backends
+from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
+from moto.ec2.models import ec2_backends
+from moto.rds.models import rds_backends
+from moto.route53.models import route53_backends
+from moto.secretsmanager.models import secretsmanager_backends
+from moto.sns.models import sns_backends
+from moto.wafv2.models import wafv2_backends
+
+__all__ = [
+    "Certificate",
+    "MetricAlarm",
+    "RotationSchedule",
+    "ScalableTarget",
+    "ScalingPolicy",
+    "Secret",
+    "SecretTargetAttachment",
+    "SecurityGroup",
+    "SecurityGroupEgress",
+    "Subscription",
+    "WebACL",
+    "WebACLAssociation",
+]
+
+
+def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"Key": t["Key"], "Value": t["Value"]} for t in properties.get("Tags", [])]
+
+
+def _flag(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+# ---- Secrets Manager -----------------------------------------------------------
+
+
+class Secret(CloudFormationModel):
+    """AWS::SecretsManager::Secret, including GenerateSecretString.
+
+    Deleting it deletes the secret at once, without a recovery window, as
+    CloudFormation does.
+    """
+
+    def __init__(self, account_id: str, region_name: str, arn: str, name: str, properties: dict[str, Any]):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.arn = arn
+        self.name = name
+        self.properties = properties
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-secret.html
+        return "AWS::SecretsManager::Secret"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Id":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @staticmethod
+    def _secret_string(backend: Any, properties: dict[str, Any]) -> str | None:
+        generate = properties.get("GenerateSecretString")
+        if not generate:
+            return properties.get("SecretString")
+        password = json.loads(backend.get_random_password(
+            password_length=int(generate.get("PasswordLength", 32)),
+            exclude_characters=generate.get("ExcludeCharacters", ""),
+            exclude_numbers=_flag(generate.get("ExcludeNumbers", False)),
+            exclude_punctuation=_flag(generate.get("ExcludePunctuation", False)),
+            exclude_uppercase=_flag(generate.get("ExcludeUppercase", False)),
+            exclude_lowercase=_flag(generate.get("ExcludeLowercase", False)),
+            include_space=_flag(generate.get("IncludeSpace", False)),
+            require_each_included_type=_flag(generate.get("RequireEachIncludedType", True)),
+        ))["RandomPassword"]
+        if "SecretStringTemplate" not in generate:
+            return password
+        document = json.loads(generate["SecretStringTemplate"])
+        document[generate["GenerateStringKey"]] = password
+        return json.dumps(document)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Secret:
+        properties = cloudformation_json["Properties"]
+        backend = secretsmanager_backends[account_id][region_name]
+        name = properties.get("Name", resource_name)
+        arn = json.loads(
+            backend.create_secret(
+                name=name,
+                secret_string=cls._secret_string(backend, properties),
+                secret_binary=None,
+                description=properties.get("Description"),
+                tags=_tags(properties),
+                kms_key_id=properties.get("KmsKeyId"),
+                client_request_token=None,
+                replica_regions=properties.get("ReplicaRegions", []),
+                force_overwrite=False,
+            )
+        )["ARN"]
+        return cls(account_id, region_name, arn, name, properties)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Secret,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Secret:
+        properties = cloudformation_json["Properties"]
+        old = original_resource.properties
+        if properties.get("Name", original_resource.name) != original_resource.name:
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        backend = secretsmanager_backends[account_id][region_name]
+        # Like CloudFormation, write a new value only when the template's value
+        # changed, so values set later by people or rotation survive updates.
+        value_changed = any(properties.get(k) != old.get(k) for k in ("SecretString", "GenerateSecretString"))
+        backend.update_secret(
+            secret_id=original_resource.arn,
+            secret_string=cls._secret_string(backend, properties) if value_changed else None,
+            kms_key_id=properties.get("KmsKeyId"),
+            description=properties.get("Description"),
+        )
+        original_resource.properties = properties
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        secretsmanager_backends[account_id][region_name].delete_secret(
+            secret_id=self.arn, recovery_window_in_days=None, force_delete_without_recovery=True
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        secretsmanager_backends[account_id][region_name].delete_secret(
+            secret_id=resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
+        )
+
+
+class SecretTargetAttachment(CloudFormationModel):
+    """AWS::SecretsManager::SecretTargetAttachment for RDS DB instances.
+
+    Adds ``engine``, ``host``, ``port`` and ``dbInstanceIdentifier`` to the
+    secret's JSON as a new AWSCURRENT version, keeping every other key.
+    """
+
+    def __init__(self, secret_arn: str, target_id: str):
+        self.secret_arn = secret_arn
+        self.target_id = target_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-secrettargetattachment.html
+        return "AWS::SecretsManager::SecretTargetAttachment"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.secret_arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SecretTargetAttachment:
+        properties = cloudformation_json["Properties"]
+        if properties["TargetType"] != "AWS::RDS::DBInstance":
+            raise NotImplementedError(f"SecretTargetAttachment TargetType {properties['TargetType']}")
+        (instance,) = rds_backends[account_id][region_name].describe_db_instances(properties["TargetId"])
+        backend = secretsmanager_backends[account_id][region_name]
+        secret = backend.get_secret_value(properties["SecretId"], None, "AWSCURRENT")
+        document = json.loads(secret["SecretString"])
+        document.update(
+            engine=instance.engine,
+            host=instance.address,
+            port=int(instance.port),
+            dbInstanceIdentifier=instance.db_instance_identifier,
+        )
+        backend.put_secret_value(
+            secret_id=properties["SecretId"],
+            secret_string=json.dumps(document),
+            secret_binary=None,
+            client_request_token=None,
+            version_stages=["AWSCURRENT"],
+        )
+        return cls(secret["ARN"], properties["TargetId"])
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: SecretTargetAttachment,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> SecretTargetAttachment:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Detaching leaves the secret's value as it is, as on AWS."""
+
+
+class RotationSchedule(CloudFormationModel):
+    """AWS::SecretsManager::RotationSchedule.
+
+    Records the rotation function and rules on the secret. moto cannot run
+    Lambda code without a container engine, so no immediate rotation is
+    attempted; the rotation functions are tested against real PostgreSQL.
+    """
+
+    def __init__(self, secret_arn: str):
+        self.secret_arn = secret_arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-rotationschedule.html
+        return "AWS::SecretsManager::RotationSchedule"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.secret_arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RotationSchedule:
+        import time
+
+        properties = cloudformation_json["Properties"]
+        backend = secretsmanager_backends[account_id][region_name]
+        secret = backend.secrets[properties["SecretId"]]
+        days = int(properties.get("RotationRules", {}).get("AutomaticallyAfterDays", 0))
+        if not 1 <= days <= 1000:
+            raise ValueError("RotationRules.AutomaticallyAfterDays must be within 1-1000")
+        secret.rotation_requested = True
+        secret.rotation_enabled = True
+        secret.rotation_lambda_arn = properties.get("RotationLambdaARN", "")
+        secret.auto_rotate_after_days = days
+        secret.next_rotation_date = int(time.time()) + days * 86400
+        return cls(secret.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: RotationSchedule,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> RotationSchedule:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = secretsmanager_backends[account_id][region_name]
+        if self.secret_arn in backend.secrets:
+            secret = backend.secrets[self.secret_arn]
+            secret.rotation_enabled = False
+            secret.rotation_lambda_arn = ""
+            secret.auto_rotate_after_days = 0
+
+
+# ---- CloudWatch and Application Auto Scaling ------------------------------------
+
+
+class MetricAlarm(CloudFormationModel):
+    """AWS::CloudWatch::Alarm for single-metric alarms."""
+
+    def __init__(self, name: str, arn: str):
+        self.name = name
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> MetricAlarm:
+        p = cloudformation_json["Properties"]
+        if "Metrics" in p:
+            raise NotImplementedError("CloudWatch::Alarm with Metrics (metric math)")
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=p.get("AlarmName", resource_name),
+            namespace=p["Namespace"],
+            metric_name=p["MetricName"],
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p["Period"]),
+            threshold=float(p["Threshold"]),
+            statistic=p.get("Statistic"),
+            extended_statistic=p.get("ExtendedStatistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions", [])],
+            alarm_actions=p.get("AlarmActions", []),
+            ok_actions=p.get("OKActions", []),
+            insufficient_data_actions=p.get("InsufficientDataActions", []),
+            datapoints_to_alarm=p.get("DatapointsToAlarm"),
+            unit=p.get("Unit"),
+            actions_enabled=_flag(p.get("ActionsEnabled", True)),
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(alarm.name, alarm.alarm_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: MetricAlarm,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> MetricAlarm:
+        new_name = cloudformation_json["Properties"].get("AlarmName", original_resource.name)
+        if new_name != original_resource.name:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+
+class ScalableTarget(CloudFormationModel):
+    """AWS::ApplicationAutoScaling::ScalableTarget. Its Ref is ``resource|dimension|namespace``."""
+
+    def __init__(self, namespace: str, resource_id: str, dimension: str):
+        self.namespace = namespace
+        self.resource_id = resource_id
+        self.dimension = dimension
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalabletarget.html
+        return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.resource_id}|{self.dimension}|{self.namespace}"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ScalableTarget:
+        p = cloudformation_json["Properties"]
+        minimum, maximum = int(p["MinCapacity"]), int(p["MaxCapacity"])
+        if minimum > maximum:
+            raise ValueError(f"MinCapacity {minimum} is greater than MaxCapacity {maximum}")
+        target = applicationautoscaling_backends[account_id][region_name].register_scalable_target(
+            namespace=p["ServiceNamespace"],
+            r_id=p["ResourceId"],
+            dimension=p["ScalableDimension"],
+            min_capacity=minimum,
+            max_capacity=maximum,
+            role_arn=p.get("RoleARN", ""),
+            suspended_state=p.get("SuspendedState", {}),
+        )
+        return cls(target.service_namespace, target.resource_id, target.scalable_dimension)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: ScalableTarget,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> ScalableTarget:
+        # register_scalable_target updates an existing target in place.
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        applicationautoscaling_backends[account_id][region_name].deregister_scalable_target(
+            self.namespace, self.resource_id, self.dimension
+        )
+
+
+class ScalingPolicy(CloudFormationModel):
+    """AWS::ApplicationAutoScaling::ScalingPolicy (target tracking and step scaling)."""
+
+    def __init__(self, arn: str, name: str, namespace: str, resource_id: str, dimension: str):
+        self.arn = arn
+        self.name = name
+        self.namespace = namespace
+        self.resource_id = resource_id
+        self.dimension = dimension
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-applicationautoscaling-scalingpolicy.html
+        return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "PolicyName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ScalingPolicy:
+        p = cloudformation_json["Properties"]
+        if "ScalingTargetId" in p:
+            resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
+        else:
+            resource_id, dimension, namespace = p["ResourceId"], p["ScalableDimension"], p["ServiceNamespace"]
+        body_key = {
+            "TargetTrackingScaling": "TargetTrackingScalingPolicyConfiguration",
+            "StepScaling": "StepScalingPolicyConfiguration",
+        }[p["PolicyType"]]
+        name = p.get("PolicyName", resource_name)
+        policy = applicationautoscaling_backends[account_id][region_name].put_scaling_policy(
+            policy_name=name,
+            service_namespace=namespace,
+            resource_id=resource_id,
+            scalable_dimension=dimension,
+            policy_body=p[body_key],
+            policy_type=p["PolicyType"],
+        )
+        return cls(policy.policy_arn, name, namespace, resource_id, dimension)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: ScalingPolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> ScalingPolicy:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        applicationautoscaling_backends[account_id][region_name].delete_scaling_policy(
+            self.name, self.namespace, self.resource_id, self.dimension
+        )
+
+
+# ---- EC2 security groups ---------------------------------------------------------
+
+
+def _ip_permission(rule: dict[str, Any], peer_key: str) -> dict[str, Any]:
+    """Turn a CloudFormation rule into the arguments of moto's authorize/revoke calls."""
+    ip_ranges = [{"CidrIp": rule["CidrIp"], "Description": rule.get("Description", "")}] if "CidrIp" in rule else []
+    groups = [{"GroupId": rule[peer_key], "Description": rule.get("Description", "")}] if peer_key in rule else []
+    return {
+        "ip_protocol": str(rule["IpProtocol"]),
+        "from_port": rule.get("FromPort", -1),
+        "to_port": rule.get("ToPort", -1),
+        "ip_ranges": ip_ranges,
+        "source_groups": groups,
+    }
+
+
+class SecurityGroup(CloudFormationModel):
+    """AWS::EC2::SecurityGroup with inline ingress and egress applied as AWS does.
+
+    moto's own model ignores ``SecurityGroupEgress`` and keeps the default
+    allow-all egress rule. On AWS, an inline egress list replaces that
+    default, which is how a template closes a group's outbound traffic. The
+    object returned is moto's own security group, so Ref, GetAtt and the EC2
+    API behave as before.
+    """
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroup.html
+        return "AWS::EC2::SecurityGroup"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "GroupName"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("GroupId", "VpcId")
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        p = cloudformation_json["Properties"]
+        ec2 = ec2_backends[account_id][region_name]
+        group = ec2.create_security_group(
+            name=p.get("GroupName", resource_name),
+            description=p["GroupDescription"],
+            vpc_id=p.get("VpcId"),
+            tags={t["Key"]: t["Value"] for t in p.get("Tags", [])},
+        )
+        for rule in p.get("SecurityGroupIngress", []):
+            ec2.authorize_security_group_ingress(
+                group_name_or_id=group.id, vpc_id=group.vpc_id, **_ip_permission(rule, "SourceSecurityGroupId")
+            )
+        if "SecurityGroupEgress" in p:
+            for default in list(group.egress_rules):
+                ec2.revoke_security_group_egress(
+                    group_name_or_id=group.id,
+                    ip_protocol=default.ip_protocol,
+                    from_port=default.from_port,
+                    to_port=default.to_port,
+                    ip_ranges=[default.ip_range] if default.ip_range else [],
+                    source_groups=[default.source_group] if default.source_group else [],
+                    vpc_id=group.vpc_id,
+                )
+            for rule in p["SecurityGroupEgress"]:
+                ec2.authorize_security_group_egress(
+                    group_name_or_id=group.id, vpc_id=group.vpc_id, **_ip_permission(rule, "DestinationSecurityGroupId")
+                )
+        return group
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        ec2_backends[account_id][region_name].delete_security_group(group_id=original_resource.id)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        ec2_backends[account_id][region_name].delete_security_group(group_id=resource_name)
+
+
+class SecurityGroupEgress(CloudFormationModel):
+    """AWS::EC2::SecurityGroupEgress, the standalone twin of moto's SecurityGroupIngress."""
+
+    def __init__(self, group_id: str, vpc_id: str | None, permission: dict[str, Any]):
+        self.group_id = group_id
+        self.vpc_id = vpc_id
+        self.permission = permission
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupegress.html
+        return "AWS::EC2::SecurityGroupEgress"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.group_id}|egress|{self.permission['ip_protocol']}|{self.permission['from_port']}"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SecurityGroupEgress:
+        p = cloudformation_json["Properties"]
+        ec2 = ec2_backends[account_id][region_name]
+        (group,) = ec2.describe_security_groups(group_ids=[p["GroupId"]])
+        permission = _ip_permission(p, "DestinationSecurityGroupId")
+        ec2.authorize_security_group_egress(group_name_or_id=group.id, vpc_id=group.vpc_id, **permission)
+        return cls(group.id, group.vpc_id, permission)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: SecurityGroupEgress,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> SecurityGroupEgress:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ec2 = ec2_backends[account_id][region_name]
+        if ec2.get_security_group_by_name_or_id(self.group_id, self.vpc_id) is not None:
+            ec2.revoke_security_group_egress(group_name_or_id=self.group_id, vpc_id=self.vpc_id, **self.permission)
+
+
+# ---- SNS -----------------------------------------------------------------------------
+
+
+class Subscription(CloudFormationModel):
+    """AWS::SNS::Subscription. E-mail endpoints stay pending confirmation, as on AWS."""
+
+    def __init__(self, arn: str):
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-subscription.html
+        return "AWS::SNS::Subscription"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Subscription:
+        p = cloudformation_json["Properties"]
+        subscription = sns_backends[account_id][region_name].subscribe(p["TopicArn"], p["Endpoint"], p["Protocol"])
+        return cls(subscription.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Subscription,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Subscription:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        sns_backends[account_id][region_name].unsubscribe(self.arn)
+
+
+# ---- WAFv2 and ACM ---------------------------------------------------------------------
+
+
+class WebACL(CloudFormationModel):
+    """AWS::WAFv2::WebACL. Its Ref is ``name|id|scope``, as on AWS."""
+
+    def __init__(self, acl: Any):
+        self.acl = acl
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-webacl.html
+        return "AWS::WAFv2::WebACL"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.acl.name}|{self.acl.id}|{self.acl.scope}"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn", "Id", "LabelNamespace", "Capacity")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        values = {
+            "Arn": self.acl.arn,
+            "Id": self.acl.id,
+            "LabelNamespace": self.acl.label_namespace,
+            "Capacity": self.acl.capacity,
+        }
+        if attribute_name in values:
+            return values[attribute_name]
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> WebACL:
+        p = cloudformation_json["Properties"]
+        acl = wafv2_backends[account_id][region_name].create_web_acl(
+            name=p.get("Name", resource_name),
+            visibility_config=p["VisibilityConfig"],
+            default_action=p["DefaultAction"],
+            scope=p["Scope"],
+            description=p.get("Description", ""),
+            tags=_tags(p),
+            rules=p.get("Rules", []),
+            association_config=p.get("AssociationConfig"),
+            captcha_config=p.get("CaptchaConfig"),
+            challenge_config=p.get("ChallengeConfig"),
+            custom_response_bodies=p.get("CustomResponseBodies"),
+            token_domains=p.get("TokenDomains"),
+        )
+        return cls(acl)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: WebACL,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> WebACL:
+        p = cloudformation_json["Properties"]
+        acl = original_resource.acl
+        wafv2_backends[account_id][region_name].update_web_acl(
+            name=acl.name,
+            _id=acl.id,
+            scope=acl.scope,
+            default_action=p["DefaultAction"],
+            rules=p.get("Rules", []),
+            description=p.get("Description", ""),
+            visibility_config=p["VisibilityConfig"],
+            lock_token=acl.lock_token,
+            custom_response_bodies=p.get("CustomResponseBodies"),
+            captcha_config=p.get("CaptchaConfig"),
+            challenge_config=p.get("ChallengeConfig"),
+            token_domains=p.get("TokenDomains"),
+            association_config=p.get("AssociationConfig"),
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        acl = self.acl
+        wafv2_backends[account_id][region_name].delete_web_acl(acl.name, acl.scope, acl.id, acl.lock_token)
+
+
+class WebACLAssociation(CloudFormationModel):
+    """AWS::WAFv2::WebACLAssociation between a web ACL and a regional resource such as an ALB."""
+
+    def __init__(self, web_acl_arn: str, resource_arn: str):
+        self.web_acl_arn = web_acl_arn
+        self.resource_arn = resource_arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-webaclassociation.html
+        return "AWS::WAFv2::WebACLAssociation"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.resource_arn}|{self.web_acl_arn}"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> WebACLAssociation:
+        p = cloudformation_json["Properties"]
+        wafv2_backends[account_id][region_name].associate_web_acl(p["WebACLArn"], p["ResourceArn"])
+        return cls(p["WebACLArn"], p["ResourceArn"])
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: WebACLAssociation,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> WebACLAssociation:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        wafv2_backends[account_id][region_name].disassociate_web_acl(self.resource_arn)
+
+
+class Certificate(CloudFormationModel):
+    """AWS::CertificateManager::Certificate with DNS validation.
+
+    With a ``HostedZoneId`` in ``DomainValidationOptions``, CloudFormation
+    writes the validation CNAME into that zone and waits for issue. This does
+    the same against moto's Route 53, and fails if the zone does not exist,
+    which is where a real launch would stall.
+    """
+
+    def __init__(self, arn: str):
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html
+        return "AWS::CertificateManager::Certificate"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Certificate:
+        p = cloudformation_json["Properties"]
+        acm = acm_backends[account_id][region_name]
+        arn = acm.request_certificate(
+            domain_name=p["DomainName"],
+            idempotency_token=None,
+            subject_alt_names=p.get("SubjectAlternativeNames", []),
+            tags=_tags(p),
+        )
+        bundle = acm.get_certificate(arn)
+        zones = {o["DomainName"]: o["HostedZoneId"] for o in p.get("DomainValidationOptions", []) if "HostedZoneId" in o}
+        if p.get("ValidationMethod") == "DNS" and zones:
+            route53 = route53_backends[account_id]["aws"]  # Route 53 is global: one backend per partition
+            described = bundle.describe()["Certificate"]["DomainValidationOptions"]
+            for option in described:
+                zone_id = zones.get(option["DomainName"])
+                if zone_id is None:
+                    continue
+                record = option["ResourceRecord"]
+                route53.change_resource_record_sets(
+                    zone_id,
+                    [
+                        {
+                            "Action": "UPSERT",
+                            "ResourceRecordSet": {
+                                "Name": record["Name"],
+                                "Type": record["Type"],
+                                "TTL": 300,
+                                "ResourceRecords": [{"Value": record["Value"]}],
+                            },
+                        }
+                    ],
+                )
+            bundle.status = "ISSUED"
+        return cls(arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Certificate,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Certificate:
+        # Every certificate property forces replacement on AWS.
+        replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        original_resource.delete(account_id, region_name)
+        return replacement
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        acm_backends[account_id][region_name].delete_certificate(self.arn)

@@ -1,0 +1,74 @@
+"""Run moto's server on loopback with this project's CloudFormation extensions.
+
+    python -m llmgw_emulator.server --port 4566
+
+Exits 2 with one line if the port is taken. Runs until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import threading
+from typing import Any
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def build_server(host: str, port: int) -> Any:
+    """moto's server app with this project's extensions, answering one request at a time."""
+    # Order matters: moto builds its CloudFormation type map on first use,
+    # so the extra resource types must be defined before the first request.
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    from . import cfn_engine, cfn_resources, model_fixes  # noqa: F401 - importing registers the types
+
+    cfn_engine.install()
+    model_fixes.install()
+    app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    # moto's backends are not thread-safe: Sceptre launches stacks in
+    # parallel, and concurrent CreateStack calls corrupt the stack registry.
+    def serialised(environ: dict[str, Any], start_response: Any) -> Any:
+        with lock:
+            return list(app(environ, start_response))
+
+    return make_server(host, port, serialised, threaded=True, request_handler=MotoRequestHandler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Local AWS emulator (moto) for the LiteLLM gateway stacks")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args(argv)
+
+    if not port_is_free(args.host, args.port):
+        print(f"emulator: port {args.port} on {args.host} is already in use; pick another with LOCAL_PORT=<port>")
+        return 2
+
+    server = build_server(args.host, args.port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"emulator: listening on http://{args.host}:{args.port}", flush=True)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
