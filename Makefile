@@ -10,8 +10,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RENDERED := build/rendered
+EMULATOR_VENV := .venv-emulator
+EMULATOR_STAMP := $(EMULATOR_VENV)/.installed
+LOCAL_PORT ?= 4566
+export LOCAL_PORT
 
-.PHONY: help venv test unit lint render clean
+.PHONY: help venv emulator-venv local local-down local-summary test unit lint render clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,7 +30,27 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP) ## Create .venv with the pinned tools and this repository's Sceptre plugins
 
-test: $(STAMP) ## Run every test (unit and integration)
+# moto[server] cannot share a venv with taskcat, so the emulator has its own.
+$(EMULATOR_STAMP): emulator/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/pip install --quiet --upgrade pip
+	$(EMULATOR_VENV)/bin/pip install --quiet -r emulator/requirements.txt
+	$(EMULATOR_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
+emulator-venv: $(EMULATOR_STAMP) ## Create .venv-emulator with moto's server
+
+local: $(STAMP) $(EMULATOR_STAMP) ## Main job: start the local AWS emulator and launch config/dev into it (LOCAL_PORT=4566)
+	@$(BIN)/python -m tools.local up
+	@$(BIN)/python -m tools.local launch dev $(foreach v,$(VARS),--var $(v))
+
+local-summary: $(STAMP) ## Print the stacks and outputs of dev in the running emulator
+	@$(BIN)/python -m tools.local summary dev
+
+local-down: ## Stop the local AWS emulator (its contents are lost)
+	@$(PYTHON) -m tools.local down
+
+test: $(STAMP) $(EMULATOR_STAMP) ## Run every test (unit and integration)
 	$(BIN)/pytest
 
 unit: $(STAMP) ## Run the fast tests only

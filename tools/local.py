@@ -1,0 +1,252 @@
+"""Run the real Sceptre configs against the local AWS emulator.
+
+    python -m tools.local up                  start the emulator (once) on 127.0.0.1:$LOCAL_PORT
+    python -m tools.local launch dev          sceptre launch -y dev against it, then print a summary
+    python -m tools.local summary dev         print the summary again
+    python -m tools.local down                stop the emulator
+
+Every failure this module expects ends in one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".local"
+PID_FILE = STATE / "emulator.pid"
+LOG_FILE = STATE / "emulator.log"
+EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+STACKS = ("security", "network", "alb", "database", "litellm")
+
+
+class LocalError(Exception):
+    """An expected failure, reported as one line."""
+
+
+def port() -> int:
+    raw = os.environ.get("LOCAL_PORT", "4566")
+    if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
+        raise LocalError(f"LOCAL_PORT={raw!r} is not a port number from 1024 to 65535")
+    return int(raw)
+
+
+def endpoint() -> str:
+    return f"http://{HOST}:{port()}"
+
+
+def emulator_env(region: str = REGION) -> dict[str, str]:
+    """Environment that points boto3 and Sceptre at the emulator and never at a real account."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint(),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=region,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    return env
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _port_taken() -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((HOST, port())) == 0
+
+
+def _running_pid() -> int | None:
+    try:
+        pid = int(PID_FILE.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def require_running() -> None:
+    if not _answers(endpoint()):
+        raise LocalError(f"the emulator is not running on {endpoint()}; start it with: make local")
+
+
+def up() -> None:
+    pid = _running_pid()
+    if pid and _answers(endpoint()):
+        print(f"emulator: already running on {endpoint()} (pid {pid})")
+        return
+    if _port_taken():
+        raise LocalError(f"port {port()} on {HOST} is in use by another program; choose another with LOCAL_PORT=<port>")
+    if not EMULATOR_PYTHON.exists():
+        raise LocalError(f"{EMULATOR_PYTHON.relative_to(ROOT)} is missing; run: make emulator-venv")
+    STATE.mkdir(exist_ok=True)
+    with LOG_FILE.open("ab") as log:
+        process = subprocess.Popen(
+            [str(EMULATOR_PYTHON), "-m", "llmgw_emulator.server", "--host", HOST, "--port", str(port())],
+            cwd=ROOT / "emulator",
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives `make local`, until `make local-down`
+        )
+    PID_FILE.write_text(str(process.pid))
+    deadline = time.monotonic() + 30
+    while not _answers(endpoint()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = LOG_FILE.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise LocalError(f"the emulator did not start: {tail[0]}")
+        time.sleep(0.2)
+    print(f"emulator: started on {endpoint()} (pid {process.pid}, log {LOG_FILE.relative_to(ROOT)})")
+
+
+def down() -> None:
+    pid = _running_pid()
+    if pid is None:
+        PID_FILE.unlink(missing_ok=True)
+        print(f"emulator: not running on {endpoint()}; nothing to stop")
+        return
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        if _running_pid() is None:
+            break
+        time.sleep(0.1)
+    PID_FILE.unlink(missing_ok=True)
+    print(f"emulator: stopped (pid {pid}); everything in it is gone")
+
+
+def _cloudformation(region: str) -> Any:
+    import boto3
+
+    env = emulator_env(region)
+    return boto3.client(
+        "cloudformation",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def stack_states(env_name: str, project_code: str, region: str) -> dict[str, tuple[str, str]]:
+    """{stack name: (status, last change time)} for the environment's stacks that exist."""
+    client = _cloudformation(region)
+    states = {}
+    for stack in STACKS:
+        name = f"{project_code}-{env_name}-{stack}"
+        try:
+            (found,) = client.describe_stacks(StackName=name)["Stacks"]
+        except client.exceptions.ClientError:
+            continue
+        states[name] = (found["StackStatus"], str(found.get("LastUpdatedTime", found["CreationTime"])))
+    return states
+
+
+def launch(env_name: str, variables: list[str], project_code: str, region: str) -> int:
+    require_running()
+    before = stack_states(env_name, project_code, region)
+    args = [str(Path(sys.executable).with_name("sceptre"))]
+    for variable in variables:
+        args += ["--var", variable]
+    started = time.monotonic()
+    result = subprocess.run([*args, "launch", "-y", env_name], cwd=ROOT, env=emulator_env(region))
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        raise LocalError(f"sceptre launch {env_name} failed (exit {result.returncode}); the lines above say why")
+    after = stack_states(env_name, project_code, region)
+    print()
+    if before and before == after:
+        print(f"Nothing changed: the {len(after)} {env_name} stacks were already up to date ({elapsed:.1f} s).")
+    else:
+        print(f"Launched {env_name} in {elapsed:.1f} s.")
+    summary(env_name, project_code, region)
+    return 0
+
+
+def summary(env_name: str, project_code: str, region: str) -> None:
+    require_running()
+    client = _cloudformation(region)
+    outputs: dict[str, str] = {}
+    print(f"\n{'Stack':<28} Status")
+    for stack in STACKS:
+        name = f"{project_code}-{env_name}-{stack}"
+        try:
+            (found,) = client.describe_stacks(StackName=name)["Stacks"]
+        except client.exceptions.ClientError:
+            print(f"{name:<28} not created")
+            continue
+        print(f"{name:<28} {found['StackStatus']}")
+        outputs.update({o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])})
+
+    def show(label: str, *keys: str, sep: str = " / ") -> None:
+        values = [outputs[k] for k in keys if k in outputs]
+        if values:
+            print(f"{label:<20} {sep.join(values)}")
+
+    print()
+    show("Gateway URL", "ServiceUrl")
+    show("ALB DNS name", "LoadBalancerDnsName")
+    show("ECR repository", "RepositoryUri")
+    show("Cluster / service", "ClusterName", "ServiceName")
+    show("Database endpoint", "DBEndpoint", "DBPort", sep=":")
+    for key, label in (
+        ("MasterKeySecretArn", "Secret master-key"),
+        ("UiPasswordSecretArn", "Secret ui-password"),
+        ("ApiKeysSecretArn", "Secret api-keys"),
+        ("DatabaseSecretArn", "Secret database"),
+    ):
+        show(label, key)
+    print(f"\nThe emulator keeps running at {endpoint()}: explore with")
+    print(f"  AWS_ENDPOINT_URL={endpoint()} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\")
+    print(f"    aws --region {region} cloudformation describe-stacks")
+    print("Stop it with: make local-down")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "launch", "summary", "down"])
+    parser.add_argument("env", nargs="?", default="dev")
+    parser.add_argument("--var", action="append", default=[], help="passed to sceptre --var")
+    parser.add_argument("--project-code", default=os.environ.get("PROJECT_CODE", "litellm"))
+    parser.add_argument("--region", default=REGION)
+    args = parser.parse_args(argv)
+    # The same --var that renames stacks for Sceptre renames them here.
+    for variable in args.var:
+        key, _, value = variable.partition("=")
+        if key == "project_code":
+            args.project_code = value
+        elif key == "region":
+            args.region = value
+    try:
+        if args.command == "up":
+            up()
+        elif args.command == "down":
+            down()
+        elif args.command == "summary":
+            summary(args.env, args.project_code, args.region)
+        else:
+            return launch(args.env, args.var, args.project_code, args.region)
+    except LocalError as err:
+        print(f"local: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
