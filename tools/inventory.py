@@ -49,12 +49,18 @@ def inventory(session: Any) -> dict[str, list[str]]:
             for g in (ec2.describe_security_groups(Filters=in_vpcs)["SecurityGroups"] if vpcs else [])
             if g["GroupName"] != "default"
         ],
-        "network_interfaces": ec2_list("describe_network_interfaces", "NetworkInterfaces", "NetworkInterfaceId", Filters=in_vpcs),
+        "network_interfaces": ec2_list(
+            "describe_network_interfaces", "NetworkInterfaces", "NetworkInterfaceId", Filters=in_vpcs
+        ),
         "nat_gateways": [
-            n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] not in ("deleted", "deleting")
+            n["NatGatewayId"]
+            for n in ec2.describe_nat_gateways()["NatGateways"]
+            if n["State"] not in ("deleted", "deleting")
         ],
         "vpc_endpoints": [
-            e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"].lower() not in ("deleted", "deleting")
+            e["VpcEndpointId"]
+            for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+            if e["State"].lower() not in ("deleted", "deleting")
         ],
         "elastic_ips": [a.get("AllocationId", a["PublicIp"]) for a in ec2.describe_addresses()["Addresses"]],
         "internet_gateways": [
@@ -66,24 +72,36 @@ def inventory(session: Any) -> dict[str, list[str]]:
         "ecs_clusters": clusters,
         "ecs_services": [s for c in clusters for s in ecs.list_services(cluster=c)["serviceArns"]],
         "task_definitions": ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"],
-        "ecr_repositories": [r["repositoryName"] for r in _client(session, "ecr").describe_repositories()["repositories"]],
+        "ecr_repositories": [
+            r["repositoryName"] for r in _client(session, "ecr").describe_repositories()["repositories"]
+        ],
         "db_instances": [d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]],
-        "db_snapshots": [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]],
+        "db_snapshots": [
+            s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+        ],
         "secrets": [s["Name"] for s in secrets.list_secrets()["SecretList"]],
         "kms_keys": [
             k["KeyId"]
             for k in kms.list_keys()["Keys"]
             if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] not in ("PendingDeletion", "Deleted")
         ],
-        "kms_aliases": [a["AliasName"] for a in kms.list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")],
+        "kms_aliases": [
+            a["AliasName"] for a in kms.list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")
+        ],
         "sns_topics": [t["TopicArn"] for t in _client(session, "sns").list_topics()["Topics"]],
         "alarms": [a["AlarmName"] for a in _client(session, "cloudwatch").describe_alarms()["MetricAlarms"]],
         "log_groups": [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]],
         "iam_roles": [r["RoleName"] for r in _client(session, "iam").list_roles()["Roles"]],
-        "scalable_targets": [t["ResourceId"] for t in autoscaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]],
-        "scaling_policies": [p["PolicyName"] for p in autoscaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]],
+        "scalable_targets": [
+            t["ResourceId"] for t in autoscaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+        ],
+        "scaling_policies": [
+            p["PolicyName"] for p in autoscaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+        ],
         "web_acls": [a["Name"] for a in wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"]],
-        "certificates": [c["CertificateArn"] for c in _client(session, "acm").list_certificates()["CertificateSummaryList"]],
+        "certificates": [
+            c["CertificateArn"] for c in _client(session, "acm").list_certificates()["CertificateSummaryList"]
+        ],
     }
 
 

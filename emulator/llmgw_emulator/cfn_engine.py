@@ -116,7 +116,9 @@ def _event(stack: models.Stack, logical_id: str, resource_type: str, status: str
 
 
 class _NoOutputs(dict):  # type: ignore[type-arg]
-    exports: list[Any] = []
+    @property
+    def exports(self) -> list[Any]:
+        return []
 
 
 def _drop_exports(backend: models.CloudFormationBackend, stack: models.Stack) -> None:
@@ -157,7 +159,14 @@ def _roll_back_failed_creates() -> None:
     original = models.CloudFormationBackend.create_stack
 
     @functools.wraps(original)
-    def create_stack(self: models.CloudFormationBackend, name: str, template: str, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> models.Stack:
+    def create_stack(
+        self: models.CloudFormationBackend,
+        name: str,
+        template: str,
+        parameters: dict[str, Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> models.Stack:
         _check_parameters(template, parameters)
         try:
             stack = original(self, name, template, parameters, *args, **kwargs)
@@ -166,10 +175,15 @@ def _roll_back_failed_creates() -> None:
         except ResourceFailedError as failure:
             stack = next(s for s in self.stacks.values() if s.name == name)
             _event(stack, failure.logical_id, failure.resource_type, "CREATE_FAILED", failure.reason)
-            stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.")
+            stack._add_stack_event(
+                "ROLLBACK_IN_PROGRESS",
+                resource_status_reason=(
+                    f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user."
+                ),
+            )
             try:
                 stack.resource_map.delete()
-            except Exception as err:  # noqa: BLE001 - reported as the stack's final state
+            except Exception as err:
                 stack.status = "ROLLBACK_FAILED"
                 stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=str(err))
             else:
@@ -188,7 +202,14 @@ def _refuse_empty_and_failed_updates() -> None:
     original = models.CloudFormationBackend.update_stack
 
     @functools.wraps(original)
-    def update_stack(self: models.CloudFormationBackend, name: str, template: str, role_arn: Any, parameters: list[dict[str, Any]], tags: Any) -> models.Stack:
+    def update_stack(
+        self: models.CloudFormationBackend,
+        name: str,
+        template: str,
+        role_arn: Any,
+        parameters: list[dict[str, Any]],
+        tags: Any,
+    ) -> models.Stack:
         stack = self.get_stack(name)
         resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
         same_tags = tags is None or dict(tags) == dict(stack.tags or {})
@@ -202,14 +223,27 @@ def _refuse_empty_and_failed_updates() -> None:
             # rather than pretend the old stack is back.
             reason = str(err) or type(err).__name__
             stack.status = "UPDATE_ROLLBACK_FAILED"
-            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", resource_status_reason=f"update failed and the emulator cannot roll back: {reason}")
+            stack._add_stack_event(
+                "UPDATE_ROLLBACK_FAILED",
+                resource_status_reason=f"update failed and the emulator cannot roll back: {reason}",
+            )
             return stack
 
     models.CloudFormationBackend.update_stack = update_stack
 
 
-def _snapshot_before_deleting_databases() -> None:
-    """Honour ``DeletionPolicy: Snapshot`` on RDS instances with a final snapshot."""
+def _is_already_gone(err: Exception) -> bool:
+    code = str(getattr(err, "error_type", "")) + type(err).__name__
+    return "NotFound" in code or "does not exist" in str(err)
+
+
+def _delete_like_cloudformation() -> None:
+    """Snapshot databases whose policy says so, and count a resource already gone as deleted.
+
+    CloudFormation deletes children before parents; moto deletes in any
+    order and retries, so a child whose parent took it along (a route with
+    its table, a rule with its listener) must not fail the stack delete.
+    """
     original = parsing.ResourceMap._delete_resource
 
     @functools.wraps(original)
@@ -222,7 +256,11 @@ def _snapshot_before_deleting_databases() -> None:
             if rds.databases[identifier].deletion_protection:
                 raise ValidationError(message=f"DB instance {identifier} has deletion protection enabled")
             rds.create_db_snapshot(identifier, f"{identifier}-final-{int(time.time())}", snapshot_type="manual")
-        original(self, parsed_resource, resource_json)
+        try:
+            original(self, parsed_resource, resource_json)
+        except Exception as err:
+            if not _is_already_gone(err):
+                raise
 
     parsing.ResourceMap._delete_resource = _delete_resource
 
@@ -261,6 +299,6 @@ def install() -> None:
     _name_the_failing_resource()
     _roll_back_failed_creates()
     _refuse_empty_and_failed_updates()
-    _snapshot_before_deleting_databases()
+    _delete_like_cloudformation()
     _keep_stacks_whose_delete_failed()
     _INSTALLED = True

@@ -24,6 +24,7 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
+from moto.ecs.models import ecs_backends
 from moto.rds.models import rds_backends
 from moto.route53.models import route53_backends
 from moto.secretsmanager.models import secretsmanager_backends
@@ -32,6 +33,7 @@ from moto.wafv2.models import wafv2_backends
 
 __all__ = [
     "Certificate",
+    "DBInstance",
     "MetricAlarm",
     "RotationSchedule",
     "ScalableTarget",
@@ -40,7 +42,9 @@ __all__ = [
     "SecretTargetAttachment",
     "SecurityGroup",
     "SecurityGroupEgress",
+    "Service",
     "Subscription",
+    "TaskDefinition",
     "WebACL",
     "WebACLAssociation",
 ]
@@ -98,16 +102,18 @@ class Secret(CloudFormationModel):
         generate = properties.get("GenerateSecretString")
         if not generate:
             return properties.get("SecretString")
-        password = json.loads(backend.get_random_password(
-            password_length=int(generate.get("PasswordLength", 32)),
-            exclude_characters=generate.get("ExcludeCharacters", ""),
-            exclude_numbers=_flag(generate.get("ExcludeNumbers", False)),
-            exclude_punctuation=_flag(generate.get("ExcludePunctuation", False)),
-            exclude_uppercase=_flag(generate.get("ExcludeUppercase", False)),
-            exclude_lowercase=_flag(generate.get("ExcludeLowercase", False)),
-            include_space=_flag(generate.get("IncludeSpace", False)),
-            require_each_included_type=_flag(generate.get("RequireEachIncludedType", True)),
-        ))["RandomPassword"]
+        password = json.loads(
+            backend.get_random_password(
+                password_length=int(generate.get("PasswordLength", 32)),
+                exclude_characters=generate.get("ExcludeCharacters", ""),
+                exclude_numbers=_flag(generate.get("ExcludeNumbers", False)),
+                exclude_punctuation=_flag(generate.get("ExcludePunctuation", False)),
+                exclude_uppercase=_flag(generate.get("ExcludeUppercase", False)),
+                exclude_lowercase=_flag(generate.get("ExcludeLowercase", False)),
+                include_space=_flag(generate.get("IncludeSpace", False)),
+                require_each_included_type=_flag(generate.get("RequireEachIncludedType", True)),
+            )
+        )["RandomPassword"]
         if "SecretStringTemplate" not in generate:
             return password
         document = json.loads(generate["SecretStringTemplate"])
@@ -326,6 +332,77 @@ class RotationSchedule(CloudFormationModel):
             secret.rotation_enabled = False
             secret.rotation_lambda_arn = ""
             secret.auto_rotate_after_days = 0
+
+
+# ---- RDS -------------------------------------------------------------------------
+
+
+class DBInstance(CloudFormationModel):
+    """AWS::RDS::DBInstance with the properties moto's own model drops or misreads.
+
+    moto's model reads ``VpcSecurityGroupIds`` (the API's name) instead of
+    ``VPCSecurityGroups``, ignores ``DeletionProtection``, storage autoscaling
+    and log exports, and takes the string "false" for true. Returns moto's
+    own instance object, whose ``delete`` respects deletion protection.
+    """
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-rds-dbinstance.html
+        return "AWS::RDS::DBInstance"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "DBInstanceIdentifier"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Endpoint.Address", "Endpoint.Port", "DBInstanceArn")
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        p = cloudformation_json["Properties"]
+
+        def number(key: str) -> int | None:
+            return int(p[key]) if key in p else None
+
+        return rds_backends[account_id][region_name].create_db_instance(
+            {
+                "db_instance_identifier": resource_name.lower(),
+                "db_instance_class": p["DBInstanceClass"],
+                "engine": p["Engine"],
+                "engine_version": p.get("EngineVersion"),
+                "db_name": p.get("DBName"),
+                "port": number("Port"),
+                "master_username": p.get("MasterUsername"),
+                "master_user_password": p.get("MasterUserPassword"),
+                "allocated_storage": number("AllocatedStorage"),
+                "max_allocated_storage": number("MaxAllocatedStorage"),
+                "storage_type": p.get("StorageType"),
+                "storage_encrypted": _flag(p.get("StorageEncrypted", False)),
+                "kms_key_id": p.get("KmsKeyId"),
+                "db_subnet_group_name": p.get("DBSubnetGroupName"),
+                "vpc_security_group_ids": list(p.get("VPCSecurityGroups", [])),
+                "db_parameter_group_name": p.get("DBParameterGroupName"),
+                "publicly_accessible": _flag(p.get("PubliclyAccessible", False)),
+                "multi_az": _flag(p.get("MultiAZ", False)),
+                "deletion_protection": _flag(p.get("DeletionProtection", False)),
+                "backup_retention_period": number("BackupRetentionPeriod") or 1,
+                "preferred_backup_window": p.get("PreferredBackupWindow", "13:14-13:44"),
+                "preferred_maintenance_window": p.get("PreferredMaintenanceWindow", "wed:06:38-wed:07:08").lower(),
+                "copy_tags_to_snapshot": _flag(p.get("CopyTagsToSnapshot", False)),
+                "auto_minor_version_upgrade": _flag(p.get("AutoMinorVersionUpgrade", True)),
+                "enable_cloudwatch_logs_exports": p.get("EnableCloudwatchLogsExports"),
+                "tags": p.get("Tags", []),
+            }
+        )
 
 
 # ---- CloudWatch and Application Auto Scaling ------------------------------------
@@ -713,6 +790,172 @@ class SecurityGroupEgress(CloudFormationModel):
             ec2.revoke_security_group_egress(group_name_or_id=self.group_id, vpc_id=self.vpc_id, **self.permission)
 
 
+# ---- ECS ---------------------------------------------------------------------------
+
+
+class TaskDefinition(CloudFormationModel):
+    """AWS::ECS::TaskDefinition with its task-level settings.
+
+    moto's own model keeps only the family, containers, volumes and memory,
+    dropping the CPU size, network mode, Fargate compatibility and both IAM
+    roles. Every change registers a new revision, as on AWS. Returns moto's
+    own task definition object.
+    """
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-taskdefinition.html
+        return "AWS::ECS::TaskDefinition"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "TaskDefinitionArn"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+        p = cloudformation_json["Properties"]
+        platform = p.get("RuntimePlatform")
+        return ecs_backends[account_id][region_name].register_task_definition(
+            family=p.get("Family", resource_name),
+            container_definitions=remap_nested_keys(p.get("ContainerDefinitions", []), pascal_to_camelcase),
+            volumes=remap_nested_keys(p.get("Volumes", []), pascal_to_camelcase),
+            network_mode=p.get("NetworkMode"),
+            tags=[{"key": t["Key"], "value": t["Value"]} for t in p.get("Tags", [])],
+            requires_compatibilities=p.get("RequiresCompatibilities"),
+            cpu=str(p["Cpu"]) if "Cpu" in p else None,
+            memory=str(p["Memory"]) if "Memory" in p else None,
+            task_role_arn=p.get("TaskRoleArn"),
+            execution_role_arn=p.get("ExecutionRoleArn"),
+            runtime_platform=remap_nested_keys(platform, pascal_to_camelcase) if platform else None,
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        revision = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+        return revision
+
+
+class Service(CloudFormationModel):
+    """AWS::ECS::Service with its network configuration and load balancers.
+
+    moto's own model drops ``NetworkConfiguration`` and ``LoadBalancers``, so
+    a service could not be checked against its subnets, security groups and
+    target group. moto's service model has no capacity-provider strategy;
+    a strategy on FARGATE or FARGATE_SPOT becomes launch type FARGATE, which
+    is what such tasks report on AWS. Returns moto's own service object.
+    """
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecs-service.html
+        return "AWS::ECS::Service"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ServiceName"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Name", "ServiceArn")
+
+    @staticmethod
+    def _arguments(p: dict[str, Any]) -> dict[str, Any]:
+        providers = {s["CapacityProvider"] for s in p.get("CapacityProviderStrategy", [])}
+        fargate = providers and providers <= {"FARGATE", "FARGATE_SPOT"}
+        awsvpc = p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration")
+        return {
+            "desired_count": int(p.get("DesiredCount", 1)),
+            "task_definition_str": p.get("TaskDefinition"),
+            "load_balancers": [
+                {
+                    "targetGroupArn": lb.get("TargetGroupArn"),
+                    "containerName": lb.get("ContainerName"),
+                    "containerPort": int(lb["ContainerPort"]),
+                }
+                for lb in p.get("LoadBalancers", [])
+            ],
+            "launch_type": p.get("LaunchType") or ("FARGATE" if fargate else None),
+            "platform_version": p.get("PlatformVersion"),
+            "propagate_tags": p.get("PropagateTags", "NONE"),
+            "tags": [{"key": t["Key"], "value": t["Value"]} for t in p.get("Tags", [])],
+            "network_configuration": {
+                "awsvpcConfiguration": {
+                    "subnets": list(awsvpc.get("Subnets", [])),
+                    "securityGroups": list(awsvpc.get("SecurityGroups", [])),
+                    "assignPublicIp": awsvpc.get("AssignPublicIp", "DISABLED"),
+                }
+            }
+            if awsvpc
+            else None,
+            "role_arn": p.get("Role"),
+        }
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        p = cloudformation_json["Properties"]
+        cluster = p.get("Cluster", "default").split("/")[-1]
+        return ecs_backends[account_id][region_name].create_service(
+            cluster, p.get("ServiceName", resource_name), **cls._arguments(p)
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        p = cloudformation_json["Properties"]
+        arguments = cls._arguments(p)
+        return ecs_backends[account_id][region_name].update_service(
+            {
+                "cluster": original_resource.cluster_name,
+                "service": original_resource.name,
+                "task_definition": arguments.pop("task_definition_str"),
+                "desired_count": arguments.pop("desired_count"),
+                "load_balancers": arguments["load_balancers"],
+                "network_configuration": arguments["network_configuration"],
+            }
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cluster = cloudformation_json["Properties"].get("Cluster", "default").split("/")[-1]
+        ecs_backends[account_id][region_name].delete_service(cluster, resource_name.split("/")[-1], force=True)
+
+
 # ---- SNS -----------------------------------------------------------------------------
 
 
@@ -969,7 +1212,9 @@ class Certificate(CloudFormationModel):
             tags=_tags(p),
         )
         bundle = acm.get_certificate(arn)
-        zones = {o["DomainName"]: o["HostedZoneId"] for o in p.get("DomainValidationOptions", []) if "HostedZoneId" in o}
+        zones = {
+            o["DomainName"]: o["HostedZoneId"] for o in p.get("DomainValidationOptions", []) if "HostedZoneId" in o
+        }
         if p.get("ValidationMethod") == "DNS" and zones:
             route53 = route53_backends[account_id]["aws"]  # Route 53 is global: one backend per partition
             described = bundle.describe()["Certificate"]["DomainValidationOptions"]
@@ -1005,7 +1250,9 @@ class Certificate(CloudFormationModel):
         region_name: str,
     ) -> Certificate:
         # Every certificate property forces replacement on AWS.
-        replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        replacement = cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
         original_resource.delete(account_id, region_name)
         return replacement
 

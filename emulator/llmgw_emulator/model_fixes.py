@@ -13,11 +13,12 @@ __all__ = ["install"]
 _INSTALLED = False
 
 
-def _ref_of_db_parameter_group_is_its_name() -> None:
+def _ref_of_rds_groups_is_their_name() -> None:
     # Without physical_resource_id, !Ref hands the model object to DBInstance.
-    from moto.rds.models import DBParameterGroup
+    from moto.rds.models import DBParameterGroup, DBSubnetGroup
 
     DBParameterGroup.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
+    DBSubnetGroup.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
 
 
 def _adjacent_rds_windows_do_not_overlap() -> None:
@@ -108,7 +109,10 @@ def _deletes_that_moto_skips() -> None:
         backend.enis.pop(self._eni.id, None)
 
     def delete_vpc_endpoint(self: Any, account_id: str, region_name: str) -> None:
-        ec2(account_id, region_name).delete_vpc_endpoints([self.id])
+        backend = ec2(account_id, region_name)
+        # A gateway endpoint removes its routes; tables already gone have none.
+        self.route_table_ids = [t for t in self.route_table_ids or [] if t in backend.route_tables]
+        backend.delete_vpc_endpoints([self.id])
 
     def delete_route(self: Any, account_id: str, region_name: str) -> None:
         backend = ec2(account_id, region_name)
@@ -168,7 +172,7 @@ def install() -> None:
     global _INSTALLED
     if _INSTALLED:
         return
-    _ref_of_db_parameter_group_is_its_name()
+    _ref_of_rds_groups_is_their_name()
     _adjacent_rds_windows_do_not_overlap()
     _load_balancer_attributes()
     _target_group_attributes()

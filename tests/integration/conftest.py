@@ -1,0 +1,102 @@
+"""A fresh local AWS emulator per test module, and helpers to drive Sceptre against it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tools.render import ROOT
+
+EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
+SCEPTRE = str(Path(sys.executable).with_name("sceptre"))
+REGION = "us-east-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Emulator:
+    endpoint: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=REGION,
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        )
+        return env
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def session(self) -> Any:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        real_client = session.client
+        session.client = lambda service, **kw: real_client(service, endpoint_url=self.endpoint, **kw)  # type: ignore[method-assign]
+        return session
+
+    def sceptre(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([SCEPTRE, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300)
+
+    def outputs(self, stack_name: str) -> dict[str, str]:
+        (stack,) = self.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    if not EMULATOR_PYTHON.exists():
+        message = f"{EMULATOR_PYTHON} is missing: run `make emulator-venv`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(EMULATOR_PYTHON), "-m", "llmgw_emulator.server", "--port", str(port)],
+        cwd=ROOT / "emulator",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"emulator did not start: {process.stdout.read() if process.stdout else ''}")
+            time.sleep(0.2)
+    yield Emulator(endpoint)
+    process.terminate()
+    process.wait(timeout=10)

@@ -1,0 +1,182 @@
+"""`sceptre launch dev` and `sceptre delete dev`, for real, against the local AWS emulator.
+
+Every assertion reads the emulator's service APIs (EC2, ECS, RDS, Secrets
+Manager, ...), not the templates. Tests run in file order on one emulator:
+launch, inspect, relaunch, delete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tools.inventory import inventory
+
+STACKS = ["security", "network", "alb", "database", "litellm"]
+
+# role of each security group -> the rules the guide allows, as (direction, port, peer role or CIDR)
+EXPECTED_CHAIN = {
+    ("alb", "in", 80, "0.0.0.0/0"),
+    ("alb", "in", 443, "0.0.0.0/0"),
+    ("alb", "out", 4000, "ecs"),
+    ("ecs", "in", 4000, "alb"),
+    ("ecs", "out", 443, "0.0.0.0/0"),
+    ("ecs", "out", 5432, "rds"),
+    ("rds", "in", 5432, "ecs"),
+    ("rds", "in", 5432, "lambda"),
+    ("lambda", "out", 5432, "rds"),
+    ("lambda", "out", 443, "0.0.0.0/0"),
+    ("endpoints", "in", 443, "10.0.0.0/16"),
+    # the placeholder that replaces EC2's default allow-all egress
+    ("alb", "out", -1, "127.0.0.1/32"),
+    ("rds", "out", -1, "127.0.0.1/32"),
+    ("endpoints", "out", -1, "127.0.0.1/32"),
+}
+
+
+@pytest.fixture(scope="module")
+def dev(emulator):
+    started = time.monotonic()
+    result = emulator.sceptre("launch", "-y", "dev")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(f"\nsceptre launch -y dev against the emulator: {elapsed:.1f} s")
+    outputs = {}
+    for stack in STACKS:
+        outputs.update(emulator.outputs(f"litellm-dev-{stack}"))
+    return outputs
+
+
+def test_launch_dev__all_five_stacks_are_create_complete(emulator, dev):
+    stacks = emulator.client("cloudformation").describe_stacks()["Stacks"]
+    assert {s["StackName"]: s["StackStatus"] for s in stacks} == {
+        f"litellm-dev-{stack}": "CREATE_COMPLETE" for stack in STACKS
+    }
+
+
+def test_launch_dev__service_runs_in_private_subnets_with_the_ecs_group_behind_the_target_group(emulator, dev):
+    (service,) = emulator.client("ecs").describe_services(cluster=dev["ClusterName"], services=[dev["ServiceName"]])[
+        "services"
+    ]
+    network = service["networkConfiguration"]["awsvpcConfiguration"]
+    assert sorted(network["subnets"]) == sorted(dev["PrivateSubnetIds"].split(","))
+    assert network["securityGroups"] == [dev["EcsSecurityGroupId"]]
+    assert network["assignPublicIp"] == "DISABLED"
+    assert [lb["targetGroupArn"] for lb in service["loadBalancers"]] == [dev["TargetGroupArn"]]
+    # moto models no capacity-provider strategy; Fargate Spot shows as launch type FARGATE.
+    assert service["launchType"] == "FARGATE"
+
+
+def test_launch_dev__task_secrets_point_at_the_security_stacks_secrets(emulator, dev):
+    task = emulator.client("ecs").describe_task_definition(taskDefinition=dev["TaskDefinitionArn"])["taskDefinition"]
+    (container,) = task["containerDefinitions"]
+    sources = {s["name"]: s["valueFrom"].split(":")[:7] for s in container["secrets"]}
+    arn = {
+        key: dev[key].split(":")[:7]
+        for key in ("MasterKeySecretArn", "UiPasswordSecretArn", "ApiKeysSecretArn", "DatabaseSecretArn")
+    }
+    assert sources["LITELLM_MASTER_KEY"] == arn["MasterKeySecretArn"]
+    assert sources["LITELLM_SALT_KEY"] == arn["MasterKeySecretArn"]
+    assert sources["UI_PASSWORD"] == arn["UiPasswordSecretArn"]
+    assert sources["OPENAI_API_KEY"] == arn["ApiKeysSecretArn"]
+    assert sources["DATABASE_URL"] == arn["DatabaseSecretArn"]
+    assert task["executionRoleArn"] == dev["TaskExecutionRoleArn"]
+    assert container["image"].startswith(dev["RepositoryUri"] + ":")
+
+
+def test_launch_dev__database_uses_the_key_the_private_subnets_and_the_rds_group(emulator, dev):
+    rds = emulator.client("rds")
+    (db,) = rds.describe_db_instances(DBInstanceIdentifier=dev["DBInstanceIdentifier"])["DBInstances"]
+    assert db["KmsKeyId"] == dev["KmsKeyArn"]
+    assert db["StorageEncrypted"] is True
+    assert db["PubliclyAccessible"] is False
+    subnets = {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]}
+    assert subnets == set(dev["PrivateSubnetIds"].split(","))
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [dev["RdsSecurityGroupId"]]
+    assert db["EngineVersion"] == "15.13"
+
+
+def test_launch_dev__security_group_chain_holds_and_nothing_else_is_open(emulator, dev):
+    roles = {
+        dev["AlbSecurityGroupId"]: "alb",
+        dev["EcsSecurityGroupId"]: "ecs",
+        dev["RdsSecurityGroupId"]: "rds",
+        dev["LambdaSecurityGroupId"]: "lambda",
+        dev["VpcEndpointSecurityGroupId"]: "endpoints",
+    }
+    groups = emulator.client("ec2").describe_security_groups(GroupIds=list(roles))["SecurityGroups"]
+    found = set()
+    for group in groups:
+        for direction, key in (("in", "IpPermissions"), ("out", "IpPermissionsEgress")):
+            for rule in group[key]:
+                port = rule.get("FromPort", -1) if rule["IpProtocol"] != "-1" else -1
+                peers = [r["CidrIp"] for r in rule.get("IpRanges", [])]
+                peers += [roles.get(p["GroupId"], p["GroupId"]) for p in rule.get("UserIdGroupPairs", [])]
+                found |= {(roles[group["GroupId"]], direction, port, peer) for peer in peers}
+    assert found == EXPECTED_CHAIN
+
+
+def test_launch_dev__secrets_exist_with_generated_values(emulator, dev):
+    secrets = emulator.client("secretsmanager")
+    master = json.loads(secrets.get_secret_value(SecretId=dev["MasterKeySecretArn"])["SecretString"])
+    assert len(master["LITELLM_SALT_KEY"]) == 64
+    ui = json.loads(secrets.get_secret_value(SecretId=dev["UiPasswordSecretArn"])["SecretString"])
+    assert ui["UI_USERNAME"] == "admin" and len(ui["UI_PASSWORD"]) == 24
+    database = json.loads(secrets.get_secret_value(SecretId=dev["DatabaseSecretArn"])["SecretString"])
+    assert database["host"] == dev["DBEndpoint"]  # written by the secret target attachment
+    assert len(database["password"]) == 32
+    for arn in (dev["MasterKeySecretArn"], dev["ApiKeysSecretArn"]):
+        assert secrets.describe_secret(SecretId=arn)["KmsKeyId"] == dev["KmsKeyId"]
+
+
+def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emulator, dev):
+    # Target tracking adds its own alarms (TargetTracking-*), which act on the policy.
+    alarms = emulator.client("cloudwatch").describe_alarms(AlarmNamePrefix="dev-litellm-")["MetricAlarms"]
+    assert len(alarms) == 7
+    assert all(a["AlarmActions"] == [dev["AlarmTopicArn"]] for a in alarms)
+    scaling = emulator.client("application-autoscaling")
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    assert target["ResourceId"] == f"service/{dev['ClusterName']}/{dev['ServiceName']}"
+    policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    targets = {
+        p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]: p[
+            "TargetTrackingScalingPolicyConfiguration"
+        ]["TargetValue"]
+        for p in policies
+    }
+    assert targets == {"ECSServiceAverageCPUUtilization": 70.0, "ECSServiceAverageMemoryUtilization": 80.0}
+
+
+def test_relaunch_dev__changes_nothing(emulator, dev):
+    cloudformation = emulator.client("cloudformation")
+    before = {s["StackName"]: s for s in cloudformation.describe_stacks()["Stacks"]}
+
+    result = emulator.sceptre("launch", "-y", "dev")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).count("No updates to perform") == len(STACKS)
+    after = {s["StackName"]: s for s in cloudformation.describe_stacks()["Stacks"]}
+    for name, stack in after.items():
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        assert stack.get("LastUpdatedTime") == before[name].get("LastUpdatedTime")
+
+
+def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing(emulator, dev):
+    started = time.monotonic()
+    result = emulator.sceptre("delete", "-y", "dev")
+    print(f"\nsceptre delete -y dev against the emulator: {time.monotonic() - started:.1f} s")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = result.stdout + result.stderr
+    order = [
+        stack for line in log.splitlines() if "delete complete" in line for stack in STACKS if f"dev/{stack} " in line
+    ]
+    assert order.index("litellm") < min(order.index("alb"), order.index("database"))
+    assert max(order.index("alb"), order.index("database")) < min(order.index("security"), order.index("network"))
+    assert emulator.client("cloudformation").describe_stacks()["Stacks"] == []
+    # dev retains nothing: the KMS key is scheduled for deletion, everything else is gone.
+    left = {kind: items for kind, items in inventory(emulator.session()).items() if items}
+    assert left == {}
