@@ -1,0 +1,368 @@
+"""The emulator's own CloudFormation additions (emulator/llmgw_emulator), one behaviour per test.
+
+Each test creates a small stack through the CloudFormation API of a running
+emulator and reads the result back through the owning service's API.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def _name() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+def create(emulator, resources: dict[str, Any], outputs: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """Create a stack; return its description (status, outputs) and its events."""
+    cloudformation = emulator.client("cloudformation")
+    name = _name()
+    template = {"Resources": resources, **({"Outputs": outputs} if outputs else {}), **extra}
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    stack["Events"] = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    stack["Out"] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    stack["Template"] = template
+    return stack
+
+
+def update(emulator, stack: dict[str, Any], resources: dict[str, Any]) -> None:
+    template = {**stack["Template"], "Resources": resources}
+    emulator.client("cloudformation").update_stack(StackName=stack["StackName"], TemplateBody=json.dumps(template))
+
+
+def delete(emulator, stack: dict[str, Any]) -> str:
+    cloudformation = emulator.client("cloudformation")
+    cloudformation.delete_stack(StackName=stack["StackName"])
+    remaining = cloudformation.describe_stacks(StackName=stack["StackId"])["Stacks"]
+    return remaining[0]["StackStatus"]
+
+
+def vpc(emulator) -> str:
+    return emulator.client("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+
+
+# ---- engine behaviour ---------------------------------------------------------------
+
+
+def test_unsupported_type__fails_the_create_naming_the_type_and_rolls_back(emulator):
+    stack = create(
+        emulator,
+        {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Thing": {"Type": "AWS::AppRunner::Service", "Properties": {}},
+        },
+    )
+
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    reasons = [e.get("ResourceStatusReason", "") for e in stack["Events"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert any("AWS::AppRunner::Service is not supported by the local emulator" in r for r in reasons)
+    topics = emulator.client("sns").list_topics()["Topics"]
+    assert not [t for t in topics if stack["StackName"] in t["TopicArn"]], "rollback leaves nothing behind"
+
+
+def test_custom_resource__fails_because_lambda_cannot_run_here(emulator):
+    stack = create(emulator, {"Thing": {"Type": "Custom::Seed", "Properties": {"ServiceToken": "arn:aws:lambda:x"}}})
+
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert any("custom resources need Lambda" in e.get("ResourceStatusReason", "") for e in stack["Events"])
+
+
+def test_update_without_changes__is_refused_as_cloudformation_does(emulator):
+    stack = create(emulator, {"Topic": {"Type": "AWS::SNS::Topic"}})
+
+    with pytest.raises(ClientError, match="No updates are to be performed"):
+        update(emulator, stack, stack["Template"]["Resources"])
+
+
+def test_rules__are_applied_before_anything_is_created(emulator):
+    cloudformation = emulator.client("cloudformation")
+    template = {
+        "Parameters": {"Min": {"Type": "Number"}, "Max": {"Type": "Number"}},
+        "Rules": {
+            "MinBelowMax": {
+                "RuleCondition": {"Fn::Equals": [{"Ref": "Min"}, "3"]},
+                "Assertions": [
+                    {
+                        "Assert": {"Fn::Not": [{"Fn::Contains": [["1", "2"], {"Ref": "Max"}]}]},
+                        "AssertDescription": "Max too small",
+                    }
+                ],
+            }
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }
+    name = _name()
+
+    with pytest.raises(ClientError, match="rule MinBelowMax: Max too small"):
+        cloudformation.create_stack(
+            StackName=name,
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "Min", "ParameterValue": "3"}, {"ParameterKey": "Max", "ParameterValue": "2"}],
+        )
+    assert name not in {s["StackName"] for s in cloudformation.describe_stacks()["Stacks"]}
+
+
+def test_getatt_with_a_dotted_attribute__resolves_and_unresolvable_outputs_fail(emulator):
+    subnet = emulator.client("ec2").create_subnet(VpcId=vpc(emulator), CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    subnet2 = emulator.client("ec2").create_subnet(VpcId=vpc(emulator), CidrBlock="10.9.2.0/24")["Subnet"]["SubnetId"]
+    resources = {
+        "Subnets": {
+            "Type": "AWS::RDS::DBSubnetGroup",
+            "Properties": {"DBSubnetGroupDescription": "t", "SubnetIds": [subnet, subnet2]},
+        },
+        "Db": {
+            "Type": "AWS::RDS::DBInstance",
+            "Properties": {
+                "DBInstanceClass": "db.t3.micro",
+                "Engine": "postgres",
+                "EngineVersion": "15.13",
+                "MasterUsername": "u",
+                "MasterUserPassword": "password123",
+                "AllocatedStorage": "20",
+                "DBSubnetGroupName": {"Ref": "Subnets"},
+            },
+        },
+    }
+
+    stack = create(emulator, resources, {"Host": {"Value": {"Fn::GetAtt": ["Db", "Endpoint.Address"]}}})
+
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stack["Out"]["Host"].endswith(".rds.amazonaws.com")
+
+
+def test_rds_snapshot_policy__leaves_a_final_snapshot_on_delete(emulator):
+    resources = {
+        "Db": {
+            "Type": "AWS::RDS::DBInstance",
+            "DeletionPolicy": "Snapshot",
+            "Properties": {
+                "DBInstanceIdentifier": "snapshotted-db",
+                "DBInstanceClass": "db.t3.micro",
+                "Engine": "postgres",
+                "MasterUsername": "u",
+                "MasterUserPassword": "password123",
+                "AllocatedStorage": "20",
+                "DeletionProtection": "false",
+            },
+        }
+    }
+    stack = create(emulator, resources)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+    assert delete(emulator, stack) == "DELETE_COMPLETE"
+
+    rds = emulator.client("rds")
+    snapshots = rds.describe_db_snapshots(DBInstanceIdentifier="snapshotted-db")["DBSnapshots"]
+    assert [s["DBSnapshotIdentifier"].startswith("snapshotted-db-final-") for s in snapshots] == [True]
+    assert rds.describe_db_instances()["DBInstances"] == [] or all(
+        d["DBInstanceIdentifier"] != "snapshotted-db" for d in rds.describe_db_instances()["DBInstances"]
+    )
+
+
+def test_rds_deletion_protection__fails_the_stack_delete_and_keeps_the_stack(emulator):
+    resources = {
+        "Db": {
+            "Type": "AWS::RDS::DBInstance",
+            "Properties": {
+                "DBInstanceIdentifier": "protected-db",
+                "DBInstanceClass": "db.t3.micro",
+                "Engine": "postgres",
+                "MasterUsername": "u",
+                "MasterUserPassword": "password123",
+                "AllocatedStorage": "20",
+                "DeletionProtection": "true",
+            },
+        }
+    }
+    stack = create(emulator, resources)
+
+    assert delete(emulator, stack) == "DELETE_FAILED"
+    assert emulator.client("rds").describe_db_instances(DBInstanceIdentifier="protected-db")["DBInstances"]
+
+
+# ---- resource types ------------------------------------------------------------------------
+
+
+def test_secret__generates_its_value_and_a_template_change_alone_rewrites_it(emulator):
+    generate = {"SecretStringTemplate": '{"user": "admin"}', "GenerateStringKey": "password", "PasswordLength": 24}
+    resources = {
+        "S": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": _name(), "GenerateSecretString": generate}}
+    }
+    stack = create(emulator, resources, {"Arn": {"Value": {"Ref": "S"}}})
+    secrets = emulator.client("secretsmanager")
+    arn = stack["Out"]["Arn"]
+    value = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+    assert value["user"] == "admin" and len(value["password"]) == 24
+
+    secrets.put_secret_value(SecretId=arn, SecretString='{"user": "admin", "password": "set-by-operator"}')
+    update(
+        emulator, stack, {"S": {**resources["S"], "Properties": {**resources["S"]["Properties"], "Description": "new"}}}
+    )
+    assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])["password"] == "set-by-operator"
+
+    assert delete(emulator, stack) == "DELETE_COMPLETE"
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        secrets.describe_secret(SecretId=arn)
+
+
+def test_secret_target_attachment_and_rotation_schedule__update_the_secret(emulator):
+    secret = {
+        "Type": "AWS::SecretsManager::Secret",
+        "Properties": {"SecretString": '{"username": "u", "password": "p"}'},
+    }
+    db = {
+        "Type": "AWS::RDS::DBInstance",
+        "Properties": {
+            "DBInstanceIdentifier": "attached-db",
+            "DBInstanceClass": "db.t3.micro",
+            "Engine": "postgres",
+            "MasterUsername": "u",
+            "MasterUserPassword": "password123",
+            "AllocatedStorage": "20",
+        },
+    }
+    resources = {
+        "S": secret,
+        "Db": db,
+        "Attach": {
+            "Type": "AWS::SecretsManager::SecretTargetAttachment",
+            "Properties": {"SecretId": {"Ref": "S"}, "TargetId": {"Ref": "Db"}, "TargetType": "AWS::RDS::DBInstance"},
+        },
+        "Rotate": {
+            "Type": "AWS::SecretsManager::RotationSchedule",
+            "DependsOn": "Attach",
+            "Properties": {
+                "SecretId": {"Ref": "S"},
+                "RotationLambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:rotate",
+                "RotationRules": {"AutomaticallyAfterDays": 30},
+            },
+        },
+    }
+
+    stack = create(emulator, resources, {"Arn": {"Value": {"Ref": "Attach"}}})
+
+    secrets = emulator.client("secretsmanager")
+    value = json.loads(secrets.get_secret_value(SecretId=stack["Out"]["Arn"])["SecretString"])
+    assert value["host"].startswith("attached-db.") and value["port"] == 5432 and value["engine"] == "postgres"
+    assert value["password"] == "p"
+    described = secrets.describe_secret(SecretId=stack["Out"]["Arn"])
+    assert described["RotationEnabled"] is True
+    assert described["RotationRules"]["AutomaticallyAfterDays"] == 30
+
+
+def test_security_group__inline_egress_replaces_the_default_and_standalone_rules_apply(emulator):
+    vpc_id = vpc(emulator)
+    resources = {
+        "A": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": "a",
+                "VpcId": vpc_id,
+                "SecurityGroupEgress": [{"IpProtocol": "-1", "CidrIp": "127.0.0.1/32"}],
+            },
+        },
+        "B": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "b", "VpcId": vpc_id}},
+        "AToB": {
+            "Type": "AWS::EC2::SecurityGroupEgress",
+            "Properties": {
+                "GroupId": {"Ref": "A"},
+                "IpProtocol": "tcp",
+                "FromPort": 4000,
+                "ToPort": 4000,
+                "DestinationSecurityGroupId": {"Ref": "B"},
+            },
+        },
+    }
+
+    stack = create(emulator, resources, {"A": {"Value": {"Ref": "A"}}, "B": {"Value": {"Ref": "B"}}})
+
+    ec2 = emulator.client("ec2")
+    (a,) = ec2.describe_security_groups(GroupIds=[stack["Out"]["A"]])["SecurityGroups"]
+    egress = {(r["IpProtocol"], r.get("FromPort")) for r in a["IpPermissionsEgress"]}
+    assert egress == {("-1", None), ("tcp", 4000)}
+    assert [r["CidrIp"] for r in a["IpPermissionsEgress"] if r["IpProtocol"] == "-1" for r in r["IpRanges"]] == [
+        "127.0.0.1/32"
+    ]
+    (b,) = ec2.describe_security_groups(GroupIds=[stack["Out"]["B"]])["SecurityGroups"]
+    assert [r["IpRanges"][0]["CidrIp"] for r in b["IpPermissionsEgress"]] == ["0.0.0.0/0"], (
+        "no inline egress keeps the default"
+    )
+
+
+def test_alarm_and_subscription__exist_in_cloudwatch_and_sns(emulator):
+    resources = {
+        "Topic": {"Type": "AWS::SNS::Topic"},
+        "Mail": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "ops@example.test"},
+        },
+        "Alarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "t-alarm",
+                "Namespace": "AWS/ECS",
+                "MetricName": "CPUUtilization",
+                "Dimensions": [{"Name": "ClusterName", "Value": "c"}],
+                "Statistic": "Average",
+                "Period": 300,
+                "EvaluationPeriods": 3,
+                "Threshold": 85,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "AlarmActions": [{"Ref": "Topic"}],
+            },
+        },
+    }
+
+    stack = create(emulator, resources, {"AlarmArn": {"Value": {"Fn::GetAtt": ["Alarm", "Arn"]}}})
+
+    (alarm,) = emulator.client("cloudwatch").describe_alarms(AlarmNames=["t-alarm"])["MetricAlarms"]
+    assert (
+        alarm["Threshold"] == 85 and alarm["EvaluationPeriods"] == 3 and alarm["AlarmArn"] == stack["Out"]["AlarmArn"]
+    )
+    subscriptions = emulator.client("sns").list_subscriptions_by_topic(TopicArn=alarm["AlarmActions"][0])[
+        "Subscriptions"
+    ]
+    assert [s["Endpoint"] for s in subscriptions] == ["ops@example.test"]
+    assert delete(emulator, stack) == "DELETE_COMPLETE"
+    assert emulator.client("cloudwatch").describe_alarms(AlarmNames=["t-alarm"])["MetricAlarms"] == []
+
+
+def test_web_acl_and_certificate__exist_and_a_missing_zone_fails_the_certificate(emulator):
+    resources = {
+        "Acl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Name": "t-acl",
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "VisibilityConfig": {
+                    "SampledRequestsEnabled": True,
+                    "CloudWatchMetricsEnabled": True,
+                    "MetricName": "t",
+                },
+                "Rules": [],
+            },
+        }
+    }
+    stack = create(emulator, resources, {"Arn": {"Value": {"Fn::GetAtt": ["Acl", "Arn"]}}})
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    acls = emulator.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]
+    assert stack["Out"]["Arn"] in {a["ARN"] for a in acls}
+
+    missing_zone = {
+        "Cert": {
+            "Type": "AWS::CertificateManager::Certificate",
+            "Properties": {
+                "DomainName": "x.example.test",
+                "ValidationMethod": "DNS",
+                "DomainValidationOptions": [{"DomainName": "x.example.test", "HostedZoneId": "ZNOSUCHZONE0000"}],
+            },
+        }
+    }
+    assert create(emulator, missing_zone)["StackStatus"] == "ROLLBACK_COMPLETE"

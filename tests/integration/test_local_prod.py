@@ -1,0 +1,93 @@
+"""`sceptre launch prod` against the local AWS emulator, with the hosted zone prod needs.
+
+Prod turns on what dev leaves off: HTTPS with a DNS-validated certificate,
+the Route 53 alias, the WAF, Multi-AZ and deletion protection. Each is
+checked through the emulator's service APIs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+STACKS = ["security", "network", "alb", "database", "litellm"]
+DOMAIN = "llm.example.test"
+
+
+@pytest.fixture(scope="module")
+def prod(emulator):
+    zone = emulator.client("route53").create_hosted_zone(Name="example.test.", CallerReference=str(time.time()))
+    zone_id = zone["HostedZone"]["Id"].split("/")[-1]
+    started = time.monotonic()
+    result = emulator.sceptre(
+        "--var", f"domain_name={DOMAIN}", "--var", f"hosted_zone_id={zone_id}", "launch", "-y", "prod"
+    )
+    print(f"\nsceptre launch -y prod against the emulator: {time.monotonic() - started:.1f} s")
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = {"HostedZoneId": zone_id}
+    for stack in STACKS:
+        outputs.update(emulator.outputs(f"litellm-prod-{stack}"))
+    return outputs
+
+
+def test_launch_prod__all_five_stacks_are_create_complete(emulator, prod):
+    statuses = {s["StackName"]: s["StackStatus"] for s in emulator.client("cloudformation").describe_stacks()["Stacks"]}
+    assert statuses == {f"litellm-prod-{stack}": "CREATE_COMPLETE" for stack in STACKS}
+
+
+def test_launch_prod__serves_https_with_an_issued_dns_validated_certificate(emulator, prod):
+    elbv2 = emulator.client("elbv2")
+    listeners = {
+        listener["Port"]: listener
+        for listener in elbv2.describe_listeners(LoadBalancerArn=prod["LoadBalancerArn"])["Listeners"]
+    }
+    assert set(listeners) == {80, 443}
+    assert listeners[80]["DefaultActions"][0]["Type"] == "redirect"
+    https = listeners[443]
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    (certificate,) = https["Certificates"]
+    described = emulator.client("acm").describe_certificate(CertificateArn=certificate["CertificateArn"])["Certificate"]
+    assert described["DomainName"] == DOMAIN
+    assert described["Status"] == "ISSUED"
+    validation = described["DomainValidationOptions"][0]["ResourceRecord"]["Name"]
+    records = emulator.client("route53").list_resource_record_sets(HostedZoneId=prod["HostedZoneId"])[
+        "ResourceRecordSets"
+    ]
+    assert validation in {r["Name"] for r in records if r["Type"] == "CNAME"}
+    alias = next(r for r in records if r["Type"] == "A" and r["Name"].rstrip(".") == DOMAIN)
+    assert alias["AliasTarget"]["DNSName"].rstrip(".").lower() == prod["LoadBalancerDnsName"].lower()
+    assert prod["ServiceUrl"] == f"https://{DOMAIN}"
+
+
+def test_launch_prod__waf_protects_the_load_balancer(emulator, prod):
+    wafv2 = emulator.client("wafv2")
+    acl = wafv2.get_web_acl_for_resource(ResourceArn=prod["LoadBalancerArn"])["WebACL"]
+    rules = {rule["Name"]: rule for rule in acl["Rules"]}
+    assert set(rules) == {"rate-limit-per-ip", "aws-common-rules", "aws-known-bad-inputs"}
+    overrides = rules["aws-common-rules"]["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
+    assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+
+
+def test_launch_prod__database_is_multi_az_protected_and_not_micro(emulator, prod):
+    (db,) = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=prod["DBInstanceIdentifier"])[
+        "DBInstances"
+    ]
+    assert db["MultiAZ"] is True
+    assert db["DeletionProtection"] is True
+    assert db["DBInstanceClass"] == "db.t3.small"
+
+
+def test_launch_prod__runs_two_to_four_tasks(emulator, prod):
+    (target,) = emulator.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
+        "ScalableTargets"
+    ]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 4)
+
+
+def test_relaunch_prod__changes_nothing(emulator, prod):
+    result = emulator.sceptre(
+        "--var", f"domain_name={DOMAIN}", "--var", f"hosted_zone_id={prod['HostedZoneId']}", "launch", "-y", "prod"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).count("No updates to perform") == len(STACKS)
