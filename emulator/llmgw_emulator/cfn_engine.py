@@ -289,6 +289,19 @@ def _keep_stacks_whose_delete_failed() -> None:
     models.CloudFormationBackend.delete_stack = delete_stack
 
 
+def _termination_protection_api() -> None:
+    """UpdateTerminationProtection, which moto 5.2 lacks; DeleteStack above enforces it."""
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    def update_termination_protection(self: CloudFormationResponse) -> ActionResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection", False)
+        return ActionResult({"StackId": stack.stack_id})
+
+    CloudFormationResponse.update_termination_protection = update_termination_protection  # type: ignore[attr-defined]
+
+
 def install() -> None:
     """Apply every behaviour above to moto's CloudFormation engine. Idempotent."""
     global _INSTALLED
@@ -301,4 +314,5 @@ def install() -> None:
     _refuse_empty_and_failed_updates()
     _delete_like_cloudformation()
     _keep_stacks_whose_delete_failed()
+    _termination_protection_api()
     _INSTALLED = True

@@ -7,6 +7,7 @@ checked through the emulator's service APIs.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -91,3 +92,29 @@ def test_relaunch_prod__changes_nothing(emulator, prod):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (result.stdout + result.stderr).count("No updates to perform") == len(STACKS)
+
+
+def test_launch_prod__turns_on_termination_protection_and_the_stack_policy(emulator, prod):
+    cloudformation = emulator.client("cloudformation")
+    for stack in STACKS:
+        name = f"litellm-prod-{stack}"
+        (described,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+        assert described["EnableTerminationProtection"] is True, name
+        policy = json.loads(cloudformation.get_stack_policy(StackName=name)["StackPolicyBody"])
+        denied = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+        assert "AWS::RDS::DBInstance" in denied["Condition"]["StringEquals"]["ResourceType"]
+
+
+def test_delete_prod__is_refused_and_every_stack_and_the_database_remain(emulator, prod):
+    result = emulator.sceptre(
+        "--var", f"domain_name={DOMAIN}", "--var", f"hosted_zone_id={prod['HostedZoneId']}", "delete", "-y", "prod"
+    )
+
+    assert result.returncode != 0
+    assert "TerminationProtection is enabled" in result.stdout + result.stderr
+    statuses = {s["StackName"]: s["StackStatus"] for s in emulator.client("cloudformation").describe_stacks()["Stacks"]}
+    assert statuses == {f"litellm-prod-{stack}": "CREATE_COMPLETE" for stack in STACKS}
+    (db,) = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=prod["DBInstanceIdentifier"])[
+        "DBInstances"
+    ]
+    assert db["DBInstanceStatus"] == "available"
