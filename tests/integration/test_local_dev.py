@@ -8,11 +8,16 @@ launch, inspect, relaunch, delete.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
 
 from tools.inventory import inventory
+from tools.render import ROOT
 
 STACKS = ["security", "network", "alb", "database", "litellm"]
 
@@ -150,14 +155,23 @@ def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emula
     assert targets == {"ECSServiceAverageCPUUtilization": 70.0, "ECSServiceAverageMemoryUtilization": 80.0}
 
 
-def test_relaunch_dev__changes_nothing(emulator, dev):
+def test_relaunch_dev__through_make_local__changes_nothing_and_says_so(emulator, dev):
     cloudformation = emulator.client("cloudformation")
     before = {s["StackName"]: s for s in cloudformation.describe_stacks()["Stacks"]}
 
-    result = emulator.sceptre("launch", "-y", "dev")
+    # What `make local` runs the second time, pointed at this test's emulator.
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.local", "launch", "dev"],
+        cwd=ROOT,
+        env={**os.environ, "LOCAL_PORT": emulator.endpoint.rsplit(":", 1)[1]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (result.stdout + result.stderr).count("No updates to perform") == len(STACKS)
+    assert "Nothing changed: the 5 dev stacks were already up to date" in result.stdout
     after = {s["StackName"]: s for s in cloudformation.describe_stacks()["Stacks"]}
     for name, stack in after.items():
         assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -180,3 +194,39 @@ def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing
     # dev retains nothing: the KMS key is scheduled for deletion, everything else is gone.
     left = {kind: items for kind, items in inventory(emulator.session()).items() if items}
     assert left == {}
+
+
+def run_local(*args: str, port: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.local", *args],
+        cwd=ROOT,
+        env={**os.environ, "LOCAL_PORT": str(port)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_make_local__port_taken_by_another_program__says_so_in_one_line():
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        result = run_local("up", port=squatter.getsockname()[1])
+
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "is in use by another program; choose another with LOCAL_PORT=<port>" in result.stderr
+
+
+def test_local_summary__emulator_not_running__says_so_in_one_line():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+
+    result = run_local("summary", "dev", port=free)
+
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"local: the emulator is not running on http://127.0.0.1:{free}; start it with: make local"
+    )
