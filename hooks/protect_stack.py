@@ -46,4 +46,4 @@ class ProtectStack(Hook):
             command="set_stack_policy",
             kwargs={"StackName": self.stack.external_name, "StackPolicyBody": policy_path.read_text()},
         )
-        self.logger.info("%s - termination protection on; stack policy %s applied", self.stack.name, self.argument)
+        self.logger.info("termination protection on; stack policy %s applied", self.argument)

@@ -105,7 +105,7 @@ def _raw_parameters(stack: Any) -> dict[str, str | list[str] | StackOutputRef]:
         elif isinstance(value, str | list):
             params[key] = value
         else:
-            raise TypeError(f"{stack.name}: parameter {key} uses an unexpected resolver {value!r}")
+            params[key] = value.resolve()  # this project's other resolvers (!image_tag) work offline
     return params
 
 

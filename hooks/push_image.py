@@ -1,0 +1,85 @@
+"""Sceptre hook: make sure the image the stack will run is in ECR before the stack launches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sceptre.exceptions import SceptreException
+from sceptre.hooks import Hook
+
+
+class ImageNotAvailableError(SceptreException):
+    """The stack's image is not in the registry and could not be put there."""
+
+
+class PushImage(Hook):
+    """Builds and pushes the gateway image for the stack's ``ImageTag``, unless ECR already has it.
+
+    The repository and tag are the stack's own ``RepositoryUri`` and
+    ``ImageTag`` parameters, so the hook pushes exactly what the stack will
+    reference. The tag is a hash of the build context (see ``!image_tag``), so
+    an unchanged image is found and not rebuilt. The argument is the build
+    context, relative to the Sceptre project::
+
+        parameters:
+          RepositoryUri: !stack_output dev/security.yaml::RepositoryUri
+          ImageTag: !image_tag image
+        hooks:
+          before_launch:
+            - !push_image image
+
+    It builds with docker, podman or buildah, whichever works here
+    (``IMAGE_BUILDER`` picks one), and logs in with the ECR authorization
+    token obtained through the stack's connection. Against an endpoint
+    override with no reachable registry (the local emulator) it says so in
+    one line and lets the launch go on; anywhere else, a missing image stops
+    the launch before the stack is touched.
+    """
+
+    def run(self) -> None:
+        """Ensure ``RepositoryUri:ImageTag`` exists, building and pushing it if needed.
+
+        Raises:
+            ImageNotAvailableError: the image is missing and cannot be built or pushed.
+        """
+        from .image_build import Builder, ImageDefinition, ImageError, RegistryUnreachableError
+        from .image_build import split_repository_uri as split
+
+        project = Path(self.stack.stack_group_config.get("project_path", "."))
+        try:
+            definition = ImageDefinition.from_directory(project / str(self.argument or "image"))
+            host, repository = split(self.stack.parameters["RepositoryUri"])
+            tag = self.stack.parameters["ImageTag"]
+            image = f"{host}/{repository}:{tag}"
+            registry = self._registry(host)
+            try:
+                if registry.has_tag(repository, tag):
+                    self.logger.info("image %s is already in the registry; not rebuilding", image)
+                    return
+            except RegistryUnreachableError as err:
+                if os.environ.get("AWS_ENDPOINT_URL"):
+                    self.logger.warning(
+                        "image: %s; AWS_ENDPOINT_URL points at an emulator without one, so %s was not built", err, image
+                    )
+                    return
+                raise
+            if tag != definition.tag:
+                raise ImageError(
+                    f"ImageTag {tag} is not in {host}/{repository} and {definition.context.name}/ builds "
+                    f"{definition.tag}; push {tag} first or drop the override"
+                )
+            builder = Builder.detect(os.environ.get("IMAGE_BUILDER") or None)
+            self.logger.info("building %s with %s", image, builder.name)
+            builder.build(definition, image)
+            builder.push(image, registry)
+            self.logger.info("pushed %s", image)
+        except ImageError as err:
+            raise ImageNotAvailableError(f"{self.stack.name}: {err}") from err
+
+    def _registry(self, host: str):
+        from .image_build import Registry
+
+        response = self.stack.connection_manager.call(service="ecr", command="get_authorization_token", kwargs={})
+        (data,) = response["authorizationData"][:1]
+        return Registry.from_ecr_token(host, data["authorizationToken"])

@@ -1,0 +1,149 @@
+"""What the gateway's secrets should hold, decided without touching AWS.
+
+Each ``seed_*`` function takes a secret's current JSON and returns the JSON
+it should hold plus a :class:`Report` of key names (never values). A value
+that is present is kept: seeding twice changes nothing, and nothing an
+operator set is overwritten unless asked.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+MASTER_KEY_ENTROPY = 48  # random characters after "sk-", as the architecture guide sizes it
+SALT_KEY_LENGTH = 64
+UI_PASSWORD_LENGTH = 24
+PLACEHOLDERS = {"", "UNSEEDED"}
+PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")
+_ALPHANUMERIC = string.ascii_letters + string.digits
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+class SecretValueError(ValueError):
+    """A value offered for a secret is unusable; the message names the key, never the value."""
+
+
+@dataclass
+class Report:
+    """Which keys were set, kept or are missing. Holds names only, so it is safe to log."""
+
+    set: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        parts = [f"{verb} {', '.join(keys)}" for verb, keys in (("set", self.set), ("kept", self.kept)) if keys]
+        if self.missing:
+            parts.append(f"missing {', '.join(self.missing)}")
+        return "; ".join(parts) or "nothing to do"
+
+
+def random_string(length: int) -> str:
+    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
+
+
+def new_master_key() -> str:
+    """A LiteLLM master key: ``sk-`` and 48 random letters and digits (about 285 bits)."""
+    return "sk-" + random_string(MASTER_KEY_ENTROPY)
+
+
+def _unset(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() in PLACEHOLDERS)
+
+
+def seed_master_key(current: Mapping[str, str]) -> tuple[dict[str, str], Report]:
+    """Generate the master key if absent or not yet a LiteLLM key; generate the salt key only if absent."""
+    value, report = dict(current), Report()
+    master = current.get("LITELLM_MASTER_KEY")
+    if _unset(master) or not str(master).startswith("sk-"):
+        value["LITELLM_MASTER_KEY"] = new_master_key()
+        report.set.append("LITELLM_MASTER_KEY")
+    else:
+        report.kept.append("LITELLM_MASTER_KEY")
+    # The salt key encrypts credentials stored in the database: once set, it never changes.
+    if _unset(current.get("LITELLM_SALT_KEY")):
+        value["LITELLM_SALT_KEY"] = random_string(SALT_KEY_LENGTH)
+        report.set.append("LITELLM_SALT_KEY")
+    else:
+        report.kept.append("LITELLM_SALT_KEY")
+    return value, report
+
+
+def seed_ui_password(current: Mapping[str, str]) -> tuple[dict[str, str], Report]:
+    """Generate the 24-character UI password once; keep the user name, default ``admin``."""
+    value, report = dict(current), Report()
+    if _unset(current.get("UI_USERNAME")):
+        value["UI_USERNAME"] = "admin"
+        report.set.append("UI_USERNAME")
+    else:
+        report.kept.append("UI_USERNAME")
+    if _unset(current.get("UI_PASSWORD")):
+        value["UI_PASSWORD"] = random_string(UI_PASSWORD_LENGTH)
+        report.set.append("UI_PASSWORD")
+    else:
+        report.kept.append("UI_PASSWORD")
+    return value, report
+
+
+def clean_provider_value(key: str, raw: str) -> str:
+    """Strip surrounding whitespace; refuse line breaks and control characters inside a key."""
+    value = raw.strip()
+    if any(ch in value for ch in "\r\n") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise SecretValueError(f"{key} contains a line break or control character; pass the key alone, on one line")
+    if key == "AWS_BEDROCK_REGION" and value and not _REGION.match(value):
+        raise SecretValueError("AWS_BEDROCK_REGION should be a region name such as us-east-1")
+    return value
+
+
+def seed_provider_keys(
+    current: Mapping[str, str], offered: Mapping[str, str], overwrite: bool = False
+) -> tuple[dict[str, str], Report]:
+    """Fill empty provider keys from ``offered`` (the environment); overwrite only if asked.
+
+    Keys neither stored nor offered are reported missing, never invented.
+    """
+    value, report = dict(current), Report()
+    for key in PROVIDER_KEYS:
+        stored = current.get(key, "")
+        given = clean_provider_value(key, offered[key]) if offered.get(key, "").strip() else ""
+        if given and (_unset(stored) or (overwrite and given != stored)):
+            value[key] = given
+            report.set.append(key)
+        elif not _unset(stored):
+            report.kept.append(key)
+        else:
+            value.setdefault(key, "")
+            report.missing.append(key)
+    return value, report
+
+
+def database_url(secret: Mapping[str, object]) -> str:
+    """The DATABASE_URL of a database secret: every part percent-encoded, TLS required.
+
+    RDS PostgreSQL 15 refuses unencrypted connections (``rds.force_ssl=1``),
+    and a generated password may hold ``: / ? # @ %``, which would otherwise
+    break the URL.
+    """
+    missing = [k for k in ("username", "password", "host", "port", "dbname") if secret.get(k) in (None, "")]
+    if missing:
+        raise SecretValueError(f"the database secret lacks {', '.join(missing)}")
+    user, password = quote(str(secret["username"]), safe=""), quote(str(secret["password"]), safe="")
+    host, port, name = str(secret["host"]), int(str(secret["port"])), quote(str(secret["dbname"]), safe="")
+    return f"postgresql://{user}:{password}@{host}:{port}/{name}?sslmode=require"
+
+
+def seed_database_url(current: Mapping[str, object]) -> tuple[dict[str, object], Report]:
+    """Write DATABASE_URL from the other fields when it is absent or stale."""
+    value, report = dict(current), Report()
+    url = database_url(current)
+    if current.get("DATABASE_URL") == url:
+        report.kept.append("DATABASE_URL")
+    else:
+        value["DATABASE_URL"] = url
+        report.set.append("DATABASE_URL")
+    return value, report

@@ -1,0 +1,36 @@
+"""Sceptre hook: keep DATABASE_URL in the database secret consistent with its other fields."""
+
+from __future__ import annotations
+
+from sceptre.hooks import Hook
+
+
+class SeedDatabaseUrl(Hook):
+    """Writes the percent-encoded ``DATABASE_URL`` (``sslmode=require``) into the database secret.
+
+    After the database stack launches, the secret holds the username and
+    password from the security stack and the host and port from the secret
+    target attachment; this hook adds the URL the gateway reads, or fixes a
+    stale one. It leaves the secret alone while a rotation is in progress,
+    because the rotation function writes the URL with the new password::
+
+        hooks:
+          after_launch:
+            - !seed_database_url
+    """
+
+    def run(self) -> None:
+        """Write DATABASE_URL if it is absent or differs from the fields."""
+        from .secret_store import read_json, rotation_in_progress, write_json
+        from .secret_values import seed_database_url
+
+        manager = self.stack.connection_manager
+        arn = self.stack.parameters["DatabaseSecretArn"]
+        if rotation_in_progress(manager, arn):
+            self.logger.warning("secret database: rotation in progress; DATABASE_URL left to it")
+            return
+        current = read_json(manager, arn)
+        wanted, report = seed_database_url(current)
+        if wanted != current:
+            write_json(manager, arn, wanted)
+        self.logger.info("secret database: %s", report)

@@ -1,0 +1,39 @@
+"""Sceptre resolver: the content tag of the gateway image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sceptre.exceptions import InvalidConfigFileError
+from sceptre.resolvers import Resolver
+
+
+class ImageTag(Resolver):
+    """Resolves to the tag ``!push_image`` builds: a hash of the build context and its build args.
+
+    The same files always give the same tag, so a relaunch with no change
+    asks for an image that is already in ECR. A non-empty ``override`` pins an
+    older tag instead, for a rollback::
+
+        ImageTag: !image_tag image
+        ImageTag: !image_tag {context: image, override: "{{ var.image_tag | default('') }}"}
+    """
+
+    def resolve(self) -> str:
+        """Return the override, or the content tag of the context directory.
+
+        Raises:
+            InvalidConfigFileError: the argument is not a context directory with a Dockerfile.
+        """
+        from llmgw_hooks.image_build import ImageDefinition, ImageError
+
+        argument = self.argument if isinstance(self.argument, dict) else {"context": self.argument}
+        if argument.get("override"):
+            return str(argument["override"])
+        project = Path(self.stack.stack_group_config.get("project_path", "."))
+        try:
+            return ImageDefinition.from_directory(project / str(argument.get("context") or "image")).tag
+        except ImageError as err:
+            raise InvalidConfigFileError(
+                f"{self.stack.name}: !image_tag {self.argument!r}: {err}; expected a build context such as image"
+            ) from err
