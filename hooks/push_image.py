@@ -79,7 +79,9 @@ class PushImage(Hook):
 
     def _registry(self, host: str):
         from .image_build import Registry
+        from .secret_store import no_wire_logging
 
-        response = self.stack.connection_manager.call(service="ecr", command="get_authorization_token", kwargs={})
+        with no_wire_logging():  # the token is the registry password
+            response = self.stack.connection_manager.call(service="ecr", command="get_authorization_token", kwargs={})
         (data,) = response["authorizationData"][:1]
         return Registry.from_ecr_token(host, data["authorizationToken"])

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+
+@contextmanager
+def no_wire_logging() -> Iterator[None]:
+    """Keep botocore's DEBUG logging (``sceptre --debug``) from printing request and response bodies.
+
+    botocore logs every response body at DEBUG, and a GetSecretValue or
+    PutSecretValue body is the secret itself.
+    """
+    logger = logging.getLogger("botocore")
+    previous = logger.level
+    logger.setLevel(max(previous, logging.INFO))
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def read_json(manager: Any, secret_id: str) -> dict[str, Any]:
     """The AWSCURRENT value of ``secret_id`` as a dict (empty if the secret is not JSON)."""
-    response = manager.call(service="secretsmanager", command="get_secret_value", kwargs={"SecretId": secret_id})
+    with no_wire_logging():
+        response = manager.call(service="secretsmanager", command="get_secret_value", kwargs={"SecretId": secret_id})
     try:
         value = json.loads(response.get("SecretString") or "{}")
     except json.JSONDecodeError:
@@ -18,11 +38,12 @@ def read_json(manager: Any, secret_id: str) -> dict[str, Any]:
 
 def write_json(manager: Any, secret_id: str, value: dict[str, Any]) -> None:
     """Store ``value`` as a new AWSCURRENT version."""
-    manager.call(
-        service="secretsmanager",
-        command="put_secret_value",
-        kwargs={"SecretId": secret_id, "SecretString": json.dumps(value)},
-    )
+    with no_wire_logging():
+        manager.call(
+            service="secretsmanager",
+            command="put_secret_value",
+            kwargs={"SecretId": secret_id, "SecretString": json.dumps(value)},
+        )
 
 
 def rotation_in_progress(manager: Any, secret_id: str) -> bool:

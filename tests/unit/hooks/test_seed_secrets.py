@@ -1,0 +1,226 @@
+"""!seed_secrets and !seed_database_url against moto's Secrets Manager, through Sceptre's connection manager."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from types import SimpleNamespace
+
+import psycopg2.extensions
+import pytest
+from moto import mock_aws
+from sceptre.connection_manager import ConnectionManager
+
+from llmgw_hooks.secret_values import database_url
+from llmgw_hooks.seed_database_url import SeedDatabaseUrl
+from llmgw_hooks.seed_secrets import SecretSeedingError, SeedSecrets
+
+MASTER_KEY = re.compile(r"^sk-[A-Za-z0-9]{48}$")
+
+
+class StackOutputs:
+    """The real connection manager (moto behind it), except DescribeStacks, which moto
+    cannot answer in this virtualenv: it needs moto's CloudFormation extra."""
+
+    def __init__(self, outputs: dict[str, str]) -> None:
+        self.real = ConnectionManager(region="us-east-1")
+        self.outputs = outputs
+
+    def call(self, service: str, command: str, kwargs: dict | None = None, **extra: object) -> dict:
+        if (service, command) == ("cloudformation", "describe_stacks"):
+            return {"Stacks": [{"Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in self.outputs.items()]}]}
+        return self.real.call(service, command, kwargs or {})
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def security(aws):
+    """The three secrets as the security template creates them, and a hook bound to them."""
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    arns = {
+        "MasterKeySecretArn": client.create_secret(
+            Name="dev-litellm/master-key", SecretString=json.dumps({"LITELLM_MASTER_KEY": "UNSEEDED", "LITELLM_SALT_KEY": "s" * 64})
+        )["ARN"],
+        "UiPasswordSecretArn": client.create_secret(
+            Name="dev-litellm/ui-password", SecretString=json.dumps({"UI_USERNAME": "admin", "UI_PASSWORD": "p" * 24})
+        )["ARN"],
+        "ApiKeysSecretArn": client.create_secret(
+            Name="dev-litellm/api-keys",
+            SecretString=json.dumps({"OPENAI_API_KEY": "", "ANTHROPIC_API_KEY": "", "AWS_BEDROCK_REGION": "us-east-1"}),
+        )["ARN"],
+    }
+    return SimpleNamespace(client=client, arns=arns, manager=StackOutputs(arns))
+
+
+def seed(security, **argument) -> None:
+    hook = SeedSecrets(argument or None)
+    hook.stack = SimpleNamespace(name="dev/security", external_name="litellm-dev-security", connection_manager=security.manager)
+    hook.run()
+
+
+def value(security, key: str) -> dict:
+    return json.loads(security.client.get_secret_value(SecretId=security.arns[key])["SecretString"])
+
+
+def versions(security, key: str) -> int:
+    return len(security.client.list_secret_version_ids(SecretId=security.arns[key])["Versions"])
+
+
+def test_seed__placeholder_master_key__becomes_an_sk_key_and_the_salt_key_stays(security):
+    seed(security)
+
+    master = value(security, "MasterKeySecretArn")
+    assert MASTER_KEY.match(master["LITELLM_MASTER_KEY"])
+    assert master["LITELLM_SALT_KEY"] == "s" * 64
+
+
+def test_seed__twice__leaves_every_value_and_version_unchanged(security):
+    seed(security)
+    first = {k: value(security, k) for k in security.arns}
+    counts = {k: versions(security, k) for k in security.arns}
+
+    seed(security)
+
+    assert {k: value(security, k) for k in security.arns} == first
+    assert {k: versions(security, k) for k in security.arns} == counts
+
+
+def test_seed__salt_key__is_generated_once_and_never_changed(security):
+    security.client.put_secret_value(
+        SecretId=security.arns["MasterKeySecretArn"], SecretString=json.dumps({"LITELLM_MASTER_KEY": "UNSEEDED"})
+    )
+    seed(security)
+    salt = value(security, "MasterKeySecretArn")["LITELLM_SALT_KEY"]
+    assert len(salt) == 64
+
+    # A master key reset to its placeholder is regenerated; the salt key is not.
+    security.client.put_secret_value(
+        SecretId=security.arns["MasterKeySecretArn"],
+        SecretString=json.dumps({"LITELLM_MASTER_KEY": "UNSEEDED", "LITELLM_SALT_KEY": salt}),
+    )
+    seed(security)
+
+    assert value(security, "MasterKeySecretArn")["LITELLM_SALT_KEY"] == salt
+
+
+def test_seed__missing_ui_password__is_generated_with_24_characters(security):
+    security.client.put_secret_value(SecretId=security.arns["UiPasswordSecretArn"], SecretString="{}")
+
+    seed(security)
+
+    ui = value(security, "UiPasswordSecretArn")
+    assert ui["UI_USERNAME"] == "admin" and len(ui["UI_PASSWORD"]) == 24
+
+
+def test_seed__provider_keys_from_the_environment__fill_empty_slots(security, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-from-pipeline")
+
+    seed(security)
+
+    keys = value(security, "ApiKeysSecretArn")
+    assert keys["OPENAI_API_KEY"] == "sk-openai-from-pipeline"
+    assert keys["ANTHROPIC_API_KEY"] == ""
+
+
+def test_seed__operator_set_value__survives_a_relaunch_unless_overwrite_is_asked(security, monkeypatch):
+    security.client.put_secret_value(
+        SecretId=security.arns["ApiKeysSecretArn"],
+        SecretString=json.dumps({"OPENAI_API_KEY": "set-by-operator", "ANTHROPIC_API_KEY": "", "AWS_BEDROCK_REGION": "us-east-1"}),
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "from-pipeline")
+
+    seed(security)
+    assert value(security, "ApiKeysSecretArn")["OPENAI_API_KEY"] == "set-by-operator"
+
+    seed(security, overwrite_provider_keys="true")
+    assert value(security, "ApiKeysSecretArn")["OPENAI_API_KEY"] == "from-pipeline"
+
+
+def test_seed__missing_provider_keys__are_reported_not_invented(security, caplog):
+    with caplog.at_level(logging.INFO):
+        seed(security)
+
+    keys = value(security, "ApiKeysSecretArn")
+    assert (keys["OPENAI_API_KEY"], keys["ANTHROPIC_API_KEY"]) == ("", "")
+    assert "missing OPENAI_API_KEY, ANTHROPIC_API_KEY" in caplog.text
+
+
+def test_seed__logs_key_names_and_never_a_value(security, monkeypatch, caplog, capsys):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
+    with caplog.at_level(logging.DEBUG):
+        seed(security)
+
+    printed = caplog.text + "".join(capsys.readouterr())
+    stored = [v for key in security.arns for v in value(security, key).values() if len(v) > 8]
+    assert stored, "the secrets hold values to look for"
+    for secret_value in stored:
+        assert secret_value not in printed
+    assert "set LITELLM_MASTER_KEY" in printed
+
+
+def test_seed__provider_key_with_quotes__is_stored_exactly(security, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", 'sk-"quoted"\'key\'\n')  # a trailing newline is a paste artifact
+
+    seed(security)
+
+    assert value(security, "ApiKeysSecretArn")["OPENAI_API_KEY"] == 'sk-"quoted"\'key\''
+
+
+def test_seed__provider_key_with_a_line_break_inside__fails_in_one_line_without_the_value(security, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-first-half\nsecond-half")
+
+    with pytest.raises(SecretSeedingError) as caught:
+        seed(security)
+
+    message = str(caught.value)
+    assert message == (
+        "dev/security: api-keys: ANTHROPIC_API_KEY contains a line break or control character; "
+        "pass the key alone, on one line"
+    )
+    assert value(security, "ApiKeysSecretArn")["ANTHROPIC_API_KEY"] == ""
+
+
+# ---- DATABASE_URL -------------------------------------------------------------------------
+
+URL_SPECIAL = "p@ss:w/rd?#%&+ ü"
+
+
+@pytest.mark.parametrize("password", ["plain", URL_SPECIAL, "%41%"])
+def test_database_url__parses_back_to_the_same_password_and_requires_tls(password):
+    url = database_url({"username": "lite:llm", "password": password, "host": "db.example", "port": 5432, "dbname": "litellm"})
+
+    parsed = psycopg2.extensions.parse_dsn(url)
+    assert parsed["password"] == password
+    assert parsed["user"] == "lite:llm"
+    assert (parsed["host"], parsed["port"], parsed["dbname"], parsed["sslmode"]) == ("db.example", "5432", "litellm", "require")
+
+
+def test_seed_database_url__writes_the_url_once_and_keeps_it(aws):
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    fields = {"username": "litellm", "password": URL_SPECIAL, "host": "db.example", "port": 5432, "dbname": "litellm"}
+    arn = client.create_secret(Name="dev-litellm/database", SecretString=json.dumps(fields))["ARN"]
+    hook = SeedDatabaseUrl()
+    hook.stack = SimpleNamespace(
+        name="dev/database", parameters={"DatabaseSecretArn": arn}, connection_manager=ConnectionManager(region="us-east-1")
+    )
+
+    hook.run()
+    hook.run()
+
+    stored = json.loads(client.get_secret_value(SecretId=arn)["SecretString"])
+    assert stored["DATABASE_URL"] == database_url(fields)
+    assert len(client.list_secret_version_ids(SecretId=arn)["Versions"]) == 2  # created, then one URL write
