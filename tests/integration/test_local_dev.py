@@ -48,7 +48,7 @@ def dev(emulator):
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     print(f"\nsceptre launch -y dev against the emulator: {elapsed:.1f} s")
-    outputs = {}
+    outputs = {"launch_log": result.stdout + result.stderr}
     for stack in STACKS:
         outputs.update(emulator.outputs(f"litellm-dev-{stack}"))
     return outputs
@@ -123,17 +123,27 @@ def test_launch_dev__security_group_chain_holds_and_nothing_else_is_open(emulato
     assert found == EXPECTED_CHAIN
 
 
-def test_launch_dev__secrets_exist_with_generated_values(emulator, dev):
+def test_launch_dev__secrets_exist_with_generated_and_seeded_values(emulator, dev):
     secrets = emulator.client("secretsmanager")
     master = json.loads(secrets.get_secret_value(SecretId=dev["MasterKeySecretArn"])["SecretString"])
     assert len(master["LITELLM_SALT_KEY"]) == 64
+    assert master["LITELLM_MASTER_KEY"].startswith("sk-") and len(master["LITELLM_MASTER_KEY"]) == 51
     ui = json.loads(secrets.get_secret_value(SecretId=dev["UiPasswordSecretArn"])["SecretString"])
     assert ui["UI_USERNAME"] == "admin" and len(ui["UI_PASSWORD"]) == 24
     database = json.loads(secrets.get_secret_value(SecretId=dev["DatabaseSecretArn"])["SecretString"])
     assert database["host"] == dev["DBEndpoint"]  # written by the secret target attachment
     assert len(database["password"]) == 32
+    assert database["DATABASE_URL"].endswith(f"@{dev['DBEndpoint']}:5432/litellm?sslmode=require")  # !seed_database_url
     for arn in (dev["MasterKeySecretArn"], dev["ApiKeysSecretArn"]):
         assert secrets.describe_secret(SecretId=arn)["KmsKeyId"] == dev["KmsKeyId"]
+
+
+def test_launch_dev__runs_both_hooks_and_the_image_hook_says_why_it_cannot_push(dev):
+    log = dev["launch_log"]
+    assert "secret master-key: set LITELLM_MASTER_KEY; kept LITELLM_SALT_KEY" in log
+    assert "secret database: set DATABASE_URL" in log
+    (image_line,) = [line for line in log.splitlines() if " - image: " in line]
+    assert "cannot be reached" in image_line and "was not built" in image_line
 
 
 def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emulator, dev):

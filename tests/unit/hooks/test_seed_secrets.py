@@ -51,7 +51,8 @@ def security(aws):
     client = boto3.client("secretsmanager", region_name="us-east-1")
     arns = {
         "MasterKeySecretArn": client.create_secret(
-            Name="dev-litellm/master-key", SecretString=json.dumps({"LITELLM_MASTER_KEY": "UNSEEDED", "LITELLM_SALT_KEY": "s" * 64})
+            Name="dev-litellm/master-key",
+            SecretString=json.dumps({"LITELLM_MASTER_KEY": "UNSEEDED", "LITELLM_SALT_KEY": "s" * 64}),
         )["ARN"],
         "UiPasswordSecretArn": client.create_secret(
             Name="dev-litellm/ui-password", SecretString=json.dumps({"UI_USERNAME": "admin", "UI_PASSWORD": "p" * 24})
@@ -66,7 +67,9 @@ def security(aws):
 
 def seed(security, **argument) -> None:
     hook = SeedSecrets(argument or None)
-    hook.stack = SimpleNamespace(name="dev/security", external_name="litellm-dev-security", connection_manager=security.manager)
+    hook.stack = SimpleNamespace(
+        name="dev/security", external_name="litellm-dev-security", connection_manager=security.manager
+    )
     hook.run()
 
 
@@ -137,7 +140,9 @@ def test_seed__provider_keys_from_the_environment__fill_empty_slots(security, mo
 def test_seed__operator_set_value__survives_a_relaunch_unless_overwrite_is_asked(security, monkeypatch):
     security.client.put_secret_value(
         SecretId=security.arns["ApiKeysSecretArn"],
-        SecretString=json.dumps({"OPENAI_API_KEY": "set-by-operator", "ANTHROPIC_API_KEY": "", "AWS_BEDROCK_REGION": "us-east-1"}),
+        SecretString=json.dumps(
+            {"OPENAI_API_KEY": "set-by-operator", "ANTHROPIC_API_KEY": "", "AWS_BEDROCK_REGION": "us-east-1"}
+        ),
     )
     monkeypatch.setenv("OPENAI_API_KEY", "from-pipeline")
 
@@ -171,11 +176,11 @@ def test_seed__logs_key_names_and_never_a_value(security, monkeypatch, caplog, c
 
 
 def test_seed__provider_key_with_quotes__is_stored_exactly(security, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", 'sk-"quoted"\'key\'\n')  # a trailing newline is a paste artifact
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-\"quoted\"'key'\n")  # a trailing newline is a paste artifact
 
     seed(security)
 
-    assert value(security, "ApiKeysSecretArn")["OPENAI_API_KEY"] == 'sk-"quoted"\'key\''
+    assert value(security, "ApiKeysSecretArn")["OPENAI_API_KEY"] == "sk-\"quoted\"'key'"
 
 
 def test_seed__provider_key_with_a_line_break_inside__fails_in_one_line_without_the_value(security, monkeypatch):
@@ -199,12 +204,19 @@ URL_SPECIAL = "p@ss:w/rd?#%&+ ü"
 
 @pytest.mark.parametrize("password", ["plain", URL_SPECIAL, "%41%"])
 def test_database_url__parses_back_to_the_same_password_and_requires_tls(password):
-    url = database_url({"username": "lite:llm", "password": password, "host": "db.example", "port": 5432, "dbname": "litellm"})
+    url = database_url(
+        {"username": "lite:llm", "password": password, "host": "db.example", "port": 5432, "dbname": "litellm"}
+    )
 
     parsed = psycopg2.extensions.parse_dsn(url)
     assert parsed["password"] == password
     assert parsed["user"] == "lite:llm"
-    assert (parsed["host"], parsed["port"], parsed["dbname"], parsed["sslmode"]) == ("db.example", "5432", "litellm", "require")
+    assert (parsed["host"], parsed["port"], parsed["dbname"], parsed["sslmode"]) == (
+        "db.example",
+        "5432",
+        "litellm",
+        "require",
+    )
 
 
 def test_seed_database_url__writes_the_url_once_and_keeps_it(aws):
@@ -215,7 +227,9 @@ def test_seed_database_url__writes_the_url_once_and_keeps_it(aws):
     arn = client.create_secret(Name="dev-litellm/database", SecretString=json.dumps(fields))["ARN"]
     hook = SeedDatabaseUrl()
     hook.stack = SimpleNamespace(
-        name="dev/database", parameters={"DatabaseSecretArn": arn}, connection_manager=ConnectionManager(region="us-east-1")
+        name="dev/database",
+        parameters={"DatabaseSecretArn": arn},
+        connection_manager=ConnectionManager(region="us-east-1"),
     )
 
     hook.run()
