@@ -9,23 +9,23 @@ operator set is overwritten unless asked.
 from __future__ import annotations
 
 import re
-import secrets
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
-MASTER_KEY_ENTROPY = 48  # random characters after "sk-", as the architecture guide sizes it
+from llmgw_common.gateway_secrets import IncompleteSecretError, database_url, new_master_key, random_string
+
 SALT_KEY_LENGTH = 64
 UI_PASSWORD_LENGTH = 24
 PLACEHOLDERS = {"", "UNSEEDED"}
 PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")
-_ALPHANUMERIC = string.ascii_letters + string.digits
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 class SecretValueError(ValueError):
     """A value offered for a secret is unusable; the message names the key, never the value."""
+
+
+__all__ = ["Report", "SecretValueError", "database_url", "new_master_key", "random_string", "seed_database_url"]
 
 
 @dataclass
@@ -41,15 +41,6 @@ class Report:
         if self.missing:
             parts.append(f"missing {', '.join(self.missing)}")
         return "; ".join(parts) or "nothing to do"
-
-
-def random_string(length: int) -> str:
-    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
-
-
-def new_master_key() -> str:
-    """A LiteLLM master key: ``sk-`` and 48 random letters and digits (about 285 bits)."""
-    return "sk-" + random_string(MASTER_KEY_ENTROPY)
 
 
 def _unset(value: object) -> bool:
@@ -122,25 +113,13 @@ def seed_provider_keys(
     return value, report
 
 
-def database_url(secret: Mapping[str, object]) -> str:
-    """The DATABASE_URL of a database secret: every part percent-encoded, TLS required.
-
-    RDS PostgreSQL 15 refuses unencrypted connections (``rds.force_ssl=1``),
-    and a generated password may hold ``: / ? # @ %``, which would otherwise
-    break the URL.
-    """
-    missing = [k for k in ("username", "password", "host", "port", "dbname") if secret.get(k) in (None, "")]
-    if missing:
-        raise SecretValueError(f"the database secret lacks {', '.join(missing)}")
-    user, password = quote(str(secret["username"]), safe=""), quote(str(secret["password"]), safe="")
-    host, port, name = str(secret["host"]), int(str(secret["port"])), quote(str(secret["dbname"]), safe="")
-    return f"postgresql://{user}:{password}@{host}:{port}/{name}?sslmode=require"
-
-
 def seed_database_url(current: Mapping[str, object]) -> tuple[dict[str, object], Report]:
     """Write DATABASE_URL from the other fields when it is absent or stale."""
     value, report = dict(current), Report()
-    url = database_url(current)
+    try:
+        url = database_url(current)
+    except IncompleteSecretError as err:
+        raise SecretValueError(str(err)) from None
     if current.get("DATABASE_URL") == url:
         report.kept.append("DATABASE_URL")
     else:

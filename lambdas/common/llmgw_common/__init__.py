@@ -1,0 +1,1 @@
+"""Code shared by the rotation functions and the Sceptre hooks: one definition of each secret value."""

@@ -1,0 +1,99 @@
+"""The Secrets Manager rotation protocol, shared by both rotation functions.
+
+Secrets Manager calls a rotation function four times per rotation, with the
+same ``ClientRequestToken``: createSecret, setSecret, testSecret and
+finishSecret. It retries a failed call, and may call a step again after it
+succeeded, so every step must be idempotent and nothing may move AWSCURRENT
+before testSecret has passed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+Step = Callable[[Any, str, str], None]
+
+
+class RotationError(Exception):
+    """The rotation cannot go on; Secrets Manager retries, and AWSCURRENT is untouched."""
+
+
+def dispatch(event: Mapping[str, str], steps: Mapping[str, Step], client: Any) -> None:
+    """Check the event and the version's stages, then run the requested step.
+
+    Args:
+        event: ``SecretId``, ``ClientRequestToken`` and ``Step`` from Secrets Manager.
+        steps: the function for each of the four step names.
+        client: a Secrets Manager client.
+
+    Raises:
+        RotationError: rotation is off, the step is unknown or the version is in the wrong stage.
+    """
+    arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
+    if step not in STEPS:
+        raise RotationError(f"{step}: not a rotation step")
+    metadata = client.describe_secret(SecretId=arn)
+    if not metadata.get("RotationEnabled"):
+        raise RotationError(f"{step}: rotation is not enabled for {arn}")
+    stages = metadata.get("VersionIdsToStages", {}).get(token)
+    if stages is None and step != "createSecret":
+        raise RotationError(f"{step}: version {token} of {arn} does not exist")
+    if stages is not None and "AWSCURRENT" in stages:
+        logger.info("%s: version %s is already AWSCURRENT; nothing to do", step, token)
+        return
+    if stages is not None and "AWSPENDING" not in stages:
+        raise RotationError(f"{step}: version {token} of {arn} is not AWSPENDING")
+    steps[step](client, arn, token)
+
+
+def current_value(client: Any, arn: str) -> dict[str, Any]:
+    return json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+
+
+def pending_value(client: Any, arn: str, token: str) -> dict[str, Any] | None:
+    """The AWSPENDING value of this rotation, or None if createSecret has not stored it yet."""
+    try:
+        response = client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return json.loads(response["SecretString"])
+
+
+def store_pending(client: Any, arn: str, token: str, value: Mapping[str, Any]) -> None:
+    client.put_secret_value(
+        SecretId=arn, ClientRequestToken=token, SecretString=json.dumps(value), VersionStages=["AWSPENDING"]
+    )
+
+
+def promote(client: Any, arn: str, token: str) -> None:
+    """Move AWSCURRENT to ``token``; the old version keeps AWSPREVIOUS. Idempotent."""
+    metadata = client.describe_secret(SecretId=arn)
+    current = next(v for v, stages in metadata["VersionIdsToStages"].items() if "AWSCURRENT" in stages)
+    if current == token:
+        return
+    client.update_secret_version_stage(
+        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current
+    )
+
+
+def redeploy_service(cluster: str, service: str, step: str) -> None:
+    """Start new tasks, because ECS reads secrets only when a task starts."""
+    import boto3
+
+    if not cluster or not service:
+        logger.info("%s: no service configured; nothing to redeploy", step)
+        return
+    ecs = boto3.client("ecs")
+    try:
+        ecs.update_service(cluster=cluster, service=service, forceNewDeployment=True)
+    except (ecs.exceptions.ClusterNotFoundException, ecs.exceptions.ServiceNotFoundException):
+        logger.info("%s: service %s/%s does not exist yet; nothing to redeploy", step, cluster, service)
+        return
+    logger.info("%s: redeployed %s/%s so new tasks read the new value", step, cluster, service)
