@@ -28,7 +28,11 @@ def no_wire_logging() -> Iterator[None]:
 def read_json(manager: Any, secret_id: str) -> dict[str, Any]:
     """The AWSCURRENT value of ``secret_id`` as a dict (empty if the secret is not JSON)."""
     with no_wire_logging():
-        response = manager.call(service="secretsmanager", command="get_secret_value", kwargs={"SecretId": secret_id})
+        response = manager.call(
+            service="secretsmanager",
+            command="get_secret_value",
+            kwargs={"SecretId": secret_id, "VersionStage": "AWSCURRENT"},
+        )
     try:
         value = json.loads(response.get("SecretString") or "{}")
     except json.JSONDecodeError:

@@ -1,0 +1,74 @@
+"""The master-key rotation function, then the real LiteLLM proxy, with its clock moved by faketime.
+
+The rotation runs against moto's Secrets Manager; the proxy starts with the
+rotated secret as ECS would inject it. faketime shifts the proxy's clock
+instead of the test sleeping for a week.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from unittest import mock
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from llmgw_common.gateway_secrets import new_master_key
+from tests.integration import gateway
+from tests.integration.test_db_rotation import STEPS, load_handler
+
+handler = load_handler("master_key_rotation")
+PROTECTED = "/v1/models"  # needs a key, calls no provider
+
+
+@pytest.fixture(scope="module")
+def rotated():
+    """Seed a master-key secret as !seed_secrets leaves it, rotate it once, return (before, after)."""
+    aws = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    with mock.patch.dict(os.environ, aws), mock_aws():
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        client = boto3.client("secretsmanager")
+        seeded = {
+            "LITELLM_MASTER_KEY": new_master_key(),
+            "LITELLM_SALT_KEY": "s" * 64,
+            "LITELLM_PREVIOUS_MASTER_KEY": "",
+            "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": "",
+        }
+        arn = client.create_secret(Name="dev-litellm/master-key", SecretString=json.dumps(seeded))["ARN"]
+        client.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+        token = str(uuid.uuid4())
+        for step in STEPS:
+            handler.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None)
+        after = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+        previous = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"])
+    assert previous == seeded
+    return seeded, after
+
+
+def test_rotation__new_key_is_an_sk_key_and_the_salt_key_is_carried_over(rotated):
+    before, after = rotated
+    assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", after["LITELLM_MASTER_KEY"])
+    assert after["LITELLM_MASTER_KEY"] != before["LITELLM_MASTER_KEY"]
+    assert after["LITELLM_SALT_KEY"] == before["LITELLM_SALT_KEY"]
+    assert after["LITELLM_PREVIOUS_MASTER_KEY"] == before["LITELLM_MASTER_KEY"]
+
+
+@pytest.mark.parametrize(
+    ("clock", "previous_key_status"),
+    [("+167h", 200), ("+169h", 401)],  # an hour either side of the 7-day expiry; faketime takes one unit
+    ids=["just-before-expiry", "just-after-expiry"],
+)
+def test_proxy_after_rotation__accepts_the_previous_key_until_its_expiry(rotated, tmp_path, clock, previous_key_status):
+    _, secret = rotated
+    proxy = gateway.start(secret, tmp_path / "proxy.log", faketime=clock)
+    try:
+        assert proxy.status(PROTECTED, secret["LITELLM_MASTER_KEY"]) == 200
+        assert proxy.status(PROTECTED, secret["LITELLM_PREVIOUS_MASTER_KEY"]) == previous_key_status
+        assert proxy.status(PROTECTED, new_master_key()) == 401
+        assert proxy.status(PROTECTED) == 401
+    finally:
+        proxy.stop()
