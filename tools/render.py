@@ -37,6 +37,8 @@ EXAMPLE_OUTPUTS = {
     "TaskRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-security-TaskRole-AbCdEf",
     "RepositoryUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/dev-litellm-proxy",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:dev-litellm-alarms",
+    "ArtifactBucketName": "litellm-dev-security-artifactbucket-abcdef123456",
+    "LambdaSecurityGroupId": "sg-0a1b2c3d4e5f60004",
     "VpcId": "vpc-0a1b2c3d4e5f67890",
     "PublicSubnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
     "PrivateSubnetIds": ["subnet-0a1b2c3d4e5f60011", "subnet-0a1b2c3d4e5f60012"],

@@ -62,7 +62,15 @@ def start(env: dict[str, str], log: Path, faketime: str | None = None, config: P
     """Start the proxy on a free loopback port; ``faketime`` like "+8d" shifts its clock."""
     require(str(LITELLM), "run `make gateway-venv`")
     port = _free_port()
-    command = [str(LITELLM), "--config", str(config or ROOT / "image" / "config.yaml"), "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        str(LITELLM),
+        "--config",
+        str(config or ROOT / "image" / "config.yaml"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     if faketime:
         require("faketime", "Debian package faketime")
         command = ["faketime", "-f", faketime, *command]

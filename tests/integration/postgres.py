@@ -40,7 +40,13 @@ class Postgres:
 
     def connect(self, user: str, password: str) -> psycopg2.extensions.connection:
         return psycopg2.connect(
-            host=self.host, port=self.port, dbname=DATABASE, user=user, password=password, sslmode="require", connect_timeout=5
+            host=self.host,
+            port=self.port,
+            dbname=DATABASE,
+            user=user,
+            password=password,
+            sslmode="require",
+            connect_timeout=5,
         )
 
 
@@ -93,7 +99,19 @@ def start() -> Postgres:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    psql = [str(BIN / "psql"), "-h", str(sockets), "-p", str(port), "-U", "bootstrap", "-d", "postgres", "-v", "ON_ERROR_STOP=1"]
+    psql = [
+        str(BIN / "psql"),
+        "-h",
+        str(sockets),
+        "-p",
+        str(port),
+        "-U",
+        "bootstrap",
+        "-d",
+        "postgres",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ]
     deadline = time.monotonic() + 30
     while subprocess.run(_as_postgres([*psql, "-c", "SELECT 1"]), capture_output=True).returncode != 0:
         if process.poll() is not None or time.monotonic() > deadline:

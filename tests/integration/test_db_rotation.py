@@ -179,7 +179,9 @@ def _fail_after(step: Callable, message: str) -> Callable:
 
 
 @pytest.mark.parametrize("failing", STEPS)
-def test_rotation__failure_after_a_step_then_retry__ends_consistent_with_awscurrent_working(rotation, monkeypatch, failing):
+def test_rotation__failure_after_a_step_then_retry__ends_consistent_with_awscurrent_working(
+    rotation, monkeypatch, failing
+):
     rotation.rotate()  # users exist; AWSCURRENT works
     token = str(uuid.uuid4())
     current_before = rotation.value()

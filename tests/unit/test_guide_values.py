@@ -139,7 +139,11 @@ def test_security__four_secrets_all_encrypted_with_the_customer_managed_key(depl
 @BOTH
 def test_security__master_key_secret_holds_the_master_key_and_a_generated_salt_key(deployed, env):
     generate = deployed[env]["security"].props("MasterKeySecret")["GenerateSecretString"]
-    assert set(json.loads(generate["SecretStringTemplate"])) == {"LITELLM_MASTER_KEY"}
+    assert json.loads(generate["SecretStringTemplate"]) == {
+        "LITELLM_MASTER_KEY": "UNSEEDED",  # replaced by !seed_secrets; the gateway refuses a non-sk- key
+        "LITELLM_PREVIOUS_MASTER_KEY": "",  # written by the rotation function
+        "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": "",
+    }
     assert generate["GenerateStringKey"] == "LITELLM_SALT_KEY"
     assert generate["PasswordLength"] >= 48
 
@@ -255,6 +259,8 @@ def test_compute__every_secret_comes_from_secrets_manager_never_the_environment(
     assert sources == {
         "LITELLM_MASTER_KEY": "${MasterKeySecretArn}:LITELLM_MASTER_KEY::",
         "LITELLM_SALT_KEY": "${MasterKeySecretArn}:LITELLM_SALT_KEY::",
+        "LITELLM_PREVIOUS_MASTER_KEY": "${MasterKeySecretArn}:LITELLM_PREVIOUS_MASTER_KEY::",
+        "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": "${MasterKeySecretArn}:LITELLM_PREVIOUS_MASTER_KEY_EXPIRES::",
         "UI_USERNAME": "${UiPasswordSecretArn}:UI_USERNAME::",
         "UI_PASSWORD": "${UiPasswordSecretArn}:UI_PASSWORD::",
         "OPENAI_API_KEY": "${ApiKeysSecretArn}:OPENAI_API_KEY::",
@@ -479,7 +485,7 @@ def test_alarms__match_the_guide_thresholds(deployed, env, where, expected):
 def test_alarms__every_alarm_notifies_the_alarm_topic(deployed, env):
     topic = deployed[env]["litellm"].values["AlarmTopicArn"]
     alarms = [a for s in deployed[env].values() for a in s.of_type("AWS::CloudWatch::Alarm").values()]
-    assert len(alarms) == len(GUIDE_ALARMS)
+    assert len(alarms) == len(GUIDE_ALARMS) + 2  # and one per rotation function
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [topic]
 
@@ -493,3 +499,58 @@ def test_logs__gateway_log_group_keeps_14_days_in_dev_and_90_in_prod(deployed, e
     assert group["Properties"]["LogGroupName"] == {"Fn::Sub": "/ecs/${Environment}-${ProjectCode}-proxy"}
     assert as_int(group["Properties"]["RetentionInDays"]) == days
     assert group["DeletionPolicy"] == policy
+
+
+# ---- Secret rotation -------------------------------------------------------------
+
+ROTATIONS = {"MasterKeyRotation": "MasterKeySecretArn", "DbRotation": "DatabaseSecretArn"}
+
+
+@BOTH
+@pytest.mark.parametrize(("function", "secret"), ROTATIONS.items())
+def test_rotation__every_30_days_by_a_function_in_the_private_subnets(deployed, env, function, secret):
+    db = deployed[env]["database"]
+    schedule = db.props(f"{function}Schedule")
+    assert schedule["SecretId"] == db.values[secret]
+    assert schedule["RotationLambdaARN"] == {"Fn::GetAtt": [f"{function}Function", "Arn"]}
+    assert as_int(schedule["RotationRules"]["AutomaticallyAfterDays"]) == 30
+    fn = db.props(f"{function}Function")
+    assert fn["VpcConfig"] == {
+        "SubnetIds": db.values["PrivateSubnetIds"],
+        "SecurityGroupIds": [db.values["LambdaSecurityGroupId"]],
+    }
+    assert fn["Runtime"] == "python3.12" and fn["ReservedConcurrentExecutions"] == 1
+    assert fn["Code"] == {"S3Bucket": db.values["ArtifactBucketName"], "S3Key": db.values[f"{function}CodeKey"]}
+    permission = db.props(f"{function}Permission")
+    assert (permission["Principal"], permission["SourceArn"]) == ("secretsmanager.amazonaws.com", db.values[secret])
+
+
+@BOTH
+def test_rotation__master_key_keeps_the_previous_key_7_days(deployed, env):
+    db = deployed[env]["database"]
+    assert (
+        db.props("MasterKeyRotationFunction")["Environment"]["Variables"]["GRACE_DAYS"]
+        == db.values["PreviousKeyGraceDays"]
+    )
+    assert as_int(db.values["PreviousKeyGraceDays"]) == 7
+
+
+@pytest.mark.parametrize(("env", "days"), [("dev", 14), ("prod", 90)])
+def test_rotation__function_logs_keep_14_days_in_dev_and_90_in_prod(deployed, env, days):
+    db = deployed[env]["database"]
+    for function in ROTATIONS:
+        group = db.props(f"{function}LogGroup")
+        assert as_int(group["RetentionInDays"]) == days
+        assert group["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/${Environment}-${ProjectCode}-")
+
+
+@BOTH
+def test_database__app_never_runs_as_the_rds_master(deployed, env):
+    db = deployed[env]["database"]
+    instance = db.props("DBInstance")
+    assert instance["ManageMasterUserPassword"] is True
+    assert instance["MasterUserSecret"] == {"KmsKeyId": db.values["KmsKeyArn"]}
+    assert "MasterUserPassword" not in instance
+    assert db.props("DbRotationFunction")["Environment"]["Variables"]["MASTER_SECRET_ARN"] == {
+        "Fn::GetAtt": ["DBInstance", "MasterUserSecret.SecretArn"]
+    }

@@ -1,0 +1,91 @@
+"""Reproducible Lambda zips: the same sources always give the same bytes and the same S3 key.
+
+A function is ``lambdas/<name>/`` (its ``handler.py`` and a ``requirements.txt``)
+plus the shared ``lambdas/common/llmgw_common`` package. Dependencies are
+installed from manylinux wheels for the runtime the template declares, so the
+zip built on any machine runs on Lambda. Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+RUNTIME_PYTHON = "3.12"  # the templates' Runtime: python3.12
+PLATFORM = "manylinux2014_x86_64"  # the templates' Architectures: [x86_64]
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can record
+
+
+class LambdaPackageError(Exception):
+    """A function cannot be packaged; the message says which and why, in one line."""
+
+
+def _function_dir(project: Path, name: str) -> Path:
+    path = project / "lambdas" / name
+    if not (path / "handler.py").is_file():
+        raise LambdaPackageError(f"lambdas/{name}/handler.py does not exist")
+    return path
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+
+
+def sources(project: Path, name: str) -> dict[str, Path]:
+    """Archive path -> source file, for everything that decides the zip except downloaded wheels."""
+    function, common = _function_dir(project, name), project / "lambdas" / "common"
+    found = {p.relative_to(function).as_posix(): p for p in _files(function)}
+    found.update({p.relative_to(common).as_posix(): p for p in _files(common / "llmgw_common")})
+    return found
+
+
+def code_key(project: Path, name: str) -> str:
+    """``lambdas/<name>-<16 hex>.zip``, a hash of the sources, the runtime and the platform."""
+    digest = hashlib.sha256(f"{RUNTIME_PYTHON} {PLATFORM}\0".encode())
+    for archive_path, path in sorted(sources(project, name).items()):
+        digest.update(archive_path.encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"lambdas/{name}-{digest.hexdigest()[:16]}.zip"
+
+
+def _install_requirements(requirements: Path, target: Path) -> None:
+    if not requirements.is_file() or not requirements.read_text().strip():
+        return
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--target", str(target), "--platform", PLATFORM, "--implementation", "cp",
+        "--python-version", RUNTIME_PYTHON, "--only-binary=:all:", "-r", str(requirements),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or [f"exit {result.returncode}"]
+        raise LambdaPackageError(f"installing {requirements} for {PLATFORM} failed: {lines[-1]}")
+
+
+def build_zip(project: Path, name: str, out_dir: Path) -> Path:
+    """Build ``out_dir/<name>-<hash>.zip`` (reused if present) and return its path."""
+    out = out_dir / Path(code_key(project, name)).name
+    if out.is_file():
+        return out
+    with tempfile.TemporaryDirectory(prefix=f"lambda-{name}-") as staging_dir:
+        staging = Path(staging_dir)
+        for archive_path, path in sources(project, name).items():
+            if archive_path != "requirements.txt":
+                (staging / archive_path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, staging / archive_path)
+        _install_requirements(_function_dir(project, name) / "requirements.txt", staging)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        partial = out.with_suffix(".partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+            for path in _files(staging):
+                # Fixed times and modes: the bytes depend on the contents alone.
+                info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), date_time=_EPOCH)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+        partial.replace(out)
+    return out
