@@ -12,10 +12,14 @@ STAMP := $(VENV)/.installed
 RENDERED := build/rendered
 EMULATOR_VENV := .venv-emulator
 EMULATOR_STAMP := $(EMULATOR_VENV)/.installed
+GATEWAY_VENV := .venv-gateway
+GATEWAY_STAMP := $(GATEWAY_VENV)/.installed
+# The one pin of the LiteLLM release, shared with the image build.
+LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv local local-down local-summary test unit lint render clean
+.PHONY: help venv emulator-venv gateway-venv local local-down local-summary test unit lint render clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,6 +44,16 @@ $(EMULATOR_STAMP): emulator/requirements.txt pyproject.toml
 
 emulator-venv: $(EMULATOR_STAMP) ## Create .venv-emulator with moto's server
 
+# The LiteLLM proxy from PyPI at the image's pinned release. prisma (the Python
+# package) lets the proxy answer auth errors without a database.
+$(GATEWAY_STAMP): image/build-args
+	$(PYTHON) -m venv $(GATEWAY_VENV)
+	$(GATEWAY_VENV)/bin/pip install --quiet --upgrade pip
+	$(GATEWAY_VENV)/bin/pip install --quiet 'litellm[proxy]==$(LITELLM_VERSION)' 'prisma==0.15.0'
+	touch $@
+
+gateway-venv: $(GATEWAY_STAMP) ## Create .venv-gateway with the pinned LiteLLM proxy
+
 local: $(STAMP) $(EMULATOR_STAMP) ## Main job: start the local AWS emulator and launch config/dev into it (LOCAL_PORT=4566)
 	@$(BIN)/python -m tools.local up
 	@$(BIN)/python -m tools.local launch dev $(foreach v,$(VARS),--var $(v))
@@ -50,7 +64,7 @@ local-summary: $(STAMP) ## Print the stacks and outputs of dev in the running em
 local-down: ## Stop the local AWS emulator (its contents are lost)
 	@$(PYTHON) -m tools.local down
 
-test: $(STAMP) $(EMULATOR_STAMP) ## Run every test (unit and integration)
+test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Run every test (unit and integration)
 	$(BIN)/pytest
 
 unit: $(STAMP) ## Run the fast tests only

@@ -41,6 +41,8 @@ class EmptyBucket(Hook):
             ]
             if not objects:
                 break
-            manager.call(service="s3", command="delete_objects", kwargs={"Bucket": bucket, "Delete": {"Objects": objects[:1000]}})
+            manager.call(
+                service="s3", command="delete_objects", kwargs={"Bucket": bucket, "Delete": {"Objects": objects[:1000]}}
+            )
             removed += len(objects[:1000])
         self.logger.info("emptied s3://%s (%d object versions)", bucket, removed)

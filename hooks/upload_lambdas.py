@@ -53,7 +53,9 @@ class UploadLambdas(Hook):
                         raise
                 archive = build_zip(project, str(name), project / "build" / "lambdas")
                 manager.call(
-                    service="s3", command="put_object", kwargs={"Bucket": bucket, "Key": key, "Body": archive.read_bytes()}
+                    service="s3",
+                    command="put_object",
+                    kwargs={"Bucket": bucket, "Key": key, "Body": archive.read_bytes()},
                 )
                 self.logger.info("lambda %s: uploaded s3://%s/%s", name, bucket, key)
             except (LambdaPackageError, ClientError) as err:

@@ -11,7 +11,7 @@ from sceptre.resolvers import Resolver
 class LambdaCodeKey(Resolver):
     """Resolves to ``lambdas/<name>-<hash>.zip``, the key ``!upload_lambdas`` uploads to::
 
-        DbRotationCodeKey: !lambda_code_key db_rotation
+    DbRotationCodeKey: !lambda_code_key db_rotation
     """
 
     def resolve(self) -> str:

@@ -342,8 +342,10 @@ class DBInstance(CloudFormationModel):
 
     moto's model reads ``VpcSecurityGroupIds`` (the API's name) instead of
     ``VPCSecurityGroups``, ignores ``DeletionProtection``, storage autoscaling
-    and log exports, and takes the string "false" for true. Returns moto's
-    own instance object, whose ``delete`` respects deletion protection.
+    and log exports, and takes the string "false" for true. With
+    ``ManageMasterUserPassword`` moto's RDS keeps the master password in a
+    secret of its own, as RDS does. Returns moto's own instance object, whose
+    ``delete`` respects deletion protection.
     """
 
     @staticmethod
@@ -357,7 +359,7 @@ class DBInstance(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Endpoint.Address", "Endpoint.Port", "DBInstanceArn")
+        return attr in ("Endpoint.Address", "Endpoint.Port", "DBInstanceArn", "MasterUserSecret.SecretArn")
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -383,6 +385,8 @@ class DBInstance(CloudFormationModel):
                 "port": number("Port"),
                 "master_username": p.get("MasterUsername"),
                 "master_user_password": p.get("MasterUserPassword"),
+                "manage_master_user_password": _flag(p.get("ManageMasterUserPassword", False)),
+                "master_user_secret_kms_key_id": p.get("MasterUserSecret", {}).get("KmsKeyId"),
                 "allocated_storage": number("AllocatedStorage"),
                 "max_allocated_storage": number("MaxAllocatedStorage"),
                 "storage_type": p.get("StorageType"),

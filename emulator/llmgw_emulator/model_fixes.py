@@ -36,6 +36,21 @@ def _adjacent_rds_windows_do_not_overlap() -> None:
     utils.get_overlap_between_two_date_ranges = get_overlap_between_two_date_ranges
 
 
+def _db_instance_attributes() -> None:
+    from moto.rds.models import DBInstance
+
+    original = DBInstance.get_cfn_attribute
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name == "MasterUserSecret.SecretArn":
+            return self.master_user_secret.secret_arn
+        if attribute_name == "DBInstanceArn":
+            return self.arn
+        return original(self, attribute_name)
+
+    DBInstance.get_cfn_attribute = get_cfn_attribute
+
+
 def _load_balancer_attributes() -> None:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
     from moto.elbv2.models import FakeLoadBalancer
@@ -174,6 +189,7 @@ def install() -> None:
         return
     _ref_of_rds_groups_is_their_name()
     _adjacent_rds_windows_do_not_overlap()
+    _db_instance_attributes()
     _load_balancer_attributes()
     _target_group_attributes()
     _deletes_that_moto_skips()

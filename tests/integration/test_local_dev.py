@@ -138,6 +138,23 @@ def test_launch_dev__secrets_exist_with_generated_and_seeded_values(emulator, de
         assert secrets.describe_secret(SecretId=arn)["KmsKeyId"] == dev["KmsKeyId"]
 
 
+def test_launch_dev__secrets_rotate_every_30_days_with_uploaded_functions(emulator, dev):
+    secrets, functions = emulator.client("secretsmanager"), emulator.client("lambda")
+    for secret, function in (
+        ("MasterKeySecretArn", "dev-litellm-master-key-rotation"),
+        ("DatabaseSecretArn", "dev-litellm-db-rotation"),
+    ):
+        described = secrets.describe_secret(SecretId=dev[secret])
+        assert described["RotationEnabled"] is True
+        assert described["RotationRules"]["AutomaticallyAfterDays"] == 30
+        configuration = functions.get_function(FunctionName=function)["Configuration"]
+        assert described["RotationLambdaARN"] == configuration["FunctionArn"]
+        assert configuration["Runtime"] == "python3.12"
+        assert sorted(configuration["VpcConfig"]["SubnetIds"]) == sorted(dev["PrivateSubnetIds"].split(","))
+    keys = [o["Key"] for o in emulator.client("s3").list_objects_v2(Bucket=dev["ArtifactBucketName"])["Contents"]]
+    assert sorted(k.split("-")[0] for k in keys) == ["lambdas/db_rotation", "lambdas/master_key_rotation"]
+
+
 def test_launch_dev__runs_both_hooks_and_the_image_hook_says_why_it_cannot_push(dev):
     log = dev["launch_log"]
     assert "secret master-key: set LITELLM_MASTER_KEY; kept LITELLM_SALT_KEY" in log
@@ -149,7 +166,7 @@ def test_launch_dev__runs_both_hooks_and_the_image_hook_says_why_it_cannot_push(
 def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emulator, dev):
     # Target tracking adds its own alarms (TargetTracking-*), which act on the policy.
     alarms = emulator.client("cloudwatch").describe_alarms(AlarmNamePrefix="dev-litellm-")["MetricAlarms"]
-    assert len(alarms) == 7
+    assert len(alarms) == 9  # 7 from the guide, and one per rotation function
     assert all(a["AlarmActions"] == [dev["AlarmTopicArn"]] for a in alarms)
     scaling = emulator.client("application-autoscaling")
     (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
