@@ -93,7 +93,9 @@ def start() -> Postgres:
     process = subprocess.Popen(
         _as_postgres([
             str(BIN / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(sockets),
-            "-c", "ssl=on", "-c", f"ssl_cert_file={workdir / 'server.crt'}", "-c", f"ssl_key_file={workdir / 'server.key'}",
+            "-c", "ssl=on",
+            "-c", f"ssl_cert_file={workdir / 'server.crt'}",
+            "-c", f"ssl_key_file={workdir / 'server.key'}",
             "-c", "fsync=off",
         ]),
         stdout=subprocess.DEVNULL,

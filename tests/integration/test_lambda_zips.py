@@ -23,6 +23,7 @@ from llmgw_hooks.lambda_package import RUNTIME_PYTHON, build_zip, code_key
 from tools.render import ROOT
 
 FUNCTIONS = ("master_key_rotation", "db_rotation")
+TOKEN = "a1b2c3d4-0000-4000-8000-000000000001"
 
 
 def _runtime_python() -> str:
@@ -100,7 +101,7 @@ def test_master_key_zip__rotates_a_secret_in_the_runtime(zips, runtime, tmp_path
         emulator,
         "import handler\n"
         "for step in ('createSecret', 'setSecret', 'testSecret', 'finishSecret'):\n"
-        f"    event = {{'SecretId': {arn!r}, 'ClientRequestToken': 'a1b2c3d4-0000-4000-8000-000000000001', 'Step': step}}\n"
+        f"    event = {{'SecretId': {arn!r}, 'ClientRequestToken': {TOKEN!r}, 'Step': step}}\n"
         "    handler.lambda_handler(event, None)\n",
     )
 
