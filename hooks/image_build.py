@@ -11,10 +11,12 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +74,52 @@ class ImageDefinition:
         digest.update(json.dumps(self.build_args, sort_keys=True).encode())
         prefix = self.build_args.get("LITELLM_VERSION", "image")
         return f"{prefix}-{digest.hexdigest()[:16]}"
+
+    @property
+    def base_image(self) -> str | None:
+        """The first FROM image with build args and ARG defaults filled in; None for scratch."""
+        args: dict[str, str] = {}
+        for line in (self.context / "Dockerfile").read_text().splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0].upper() == "ARG":
+                name, _, default = words[1].partition("=")
+                args[name] = self.build_args.get(name, default)
+            elif len(words) >= 2 and words[0].upper() == "FROM":
+                image = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), ""), words[1])
+                return None if image == "scratch" else image
+        return None
+
+
+def check_base_image(definition: ImageDefinition, inspect_digest: Callable[[str], str | None] | None = None) -> str:
+    """Compare the base image's current digest with ``LITELLM_IMAGE_DIGEST``, where it can be read.
+
+    Returns a one-line note of what was checked. Raises ImageError if the
+    pinned digest no longer matches the tag, i.e. the upstream tag moved.
+    """
+    base, pinned = definition.base_image, definition.build_args.get("LITELLM_IMAGE_DIGEST", "")
+    if base is None:
+        return "no base image to check"
+    if not pinned:
+        return f"base image {base} is trusted by tag (no LITELLM_IMAGE_DIGEST pinned)"
+    digest = (inspect_digest or _skopeo_digest)(base)
+    if digest is None:
+        return f"base image {base} could not be inspected here; pinned digest not checked"
+    if digest != pinned:
+        raise ImageError(
+            f"base image {base} is now {digest}, not the pinned {pinned}; check the release, then update build-args"
+        )
+    return f"base image {base} matches the pinned digest"
+
+
+def _skopeo_digest(image: str) -> str | None:
+    skopeo = shutil.which("skopeo")
+    if skopeo is None:
+        return None
+    result = subprocess.run(
+        [skopeo, "inspect", "--no-tags", "--format", "{{.Digest}}", f"docker://{image}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    return (result.stdout.strip() or None) if result.returncode == 0 else None
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class PushImage(Hook):
         Raises:
             ImageNotAvailableError: the image is missing and cannot be built or pushed.
         """
-        from .image_build import Builder, ImageDefinition, ImageError, RegistryUnreachableError
+        from .image_build import Builder, ImageDefinition, ImageError, RegistryUnreachableError, check_base_image
         from .image_build import split_repository_uri as split
 
         project = Path(self.stack.stack_group_config.get("project_path", "."))
@@ -69,6 +69,7 @@ class PushImage(Hook):
                     f"ImageTag {tag} is not in {host}/{repository} and {definition.context.name}/ builds "
                     f"{definition.tag}; push {tag} first or drop the override"
                 )
+            self.logger.info("image: %s", check_base_image(definition))
             builder = Builder.detect(os.environ.get("IMAGE_BUILDER") or None)
             self.logger.info("building %s with %s", image, builder.name)
             builder.build(definition, image)

@@ -1,0 +1,57 @@
+"""The image definition: its content tag, its base image, and the upstream digest check."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmgw_hooks.image_build import ImageDefinition, ImageError, check_base_image
+from tools.render import ROOT
+
+DIGEST = "sha256:" + "a" * 64
+
+
+def definition(tmp_path, dockerfile: str, args: str = "") -> ImageDefinition:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    (tmp_path / "build-args").write_text(args)
+    return ImageDefinition.from_directory(tmp_path)
+
+
+def test_project_image__is_litellms_non_root_image_at_the_pinned_release():
+    image = ImageDefinition.from_directory(ROOT / "image")
+    version = image.build_args["LITELLM_VERSION"]
+    assert image.base_image == f"ghcr.io/berriai/litellm-non_root:main-v{version}"
+    assert version not in {"1.82.7", "1.82.8", "1.107.0"}, "a known-bad release"
+    assert image.tag.startswith(f"{version}-")
+
+
+def test_base_image__fills_build_args_and_arg_defaults(tmp_path):
+    image = definition(tmp_path, "ARG V=1\nARG R=reg\nFROM ${R}/x:v$V\n", "V=2\n")
+    assert image.base_image == "reg/x:v2"
+
+
+def test_check_base_image__scratch_or_unpinned__is_reported_not_refused(tmp_path):
+    assert check_base_image(definition(tmp_path, "FROM scratch\n")) == "no base image to check"
+    assert "trusted by tag" in check_base_image(definition(tmp_path, "FROM reg/x:1\n"))
+
+
+def test_check_base_image__matching_digest__passes(tmp_path):
+    image = definition(tmp_path, "FROM reg/x:1\n", f"LITELLM_IMAGE_DIGEST={DIGEST}\n")
+    assert check_base_image(image, lambda ref: DIGEST) == "base image reg/x:1 matches the pinned digest"
+
+
+def test_check_base_image__moved_tag__refuses_to_build(tmp_path):
+    image = definition(tmp_path, "FROM reg/x:1\n", f"LITELLM_IMAGE_DIGEST={DIGEST}\n")
+    with pytest.raises(ImageError, match=r"^base image reg/x:1 is now sha256:b+, not the pinned sha256:a+"):
+        check_base_image(image, lambda ref: "sha256:" + "b" * 64)
+
+
+def test_check_base_image__registry_out_of_reach__says_the_digest_was_not_checked(tmp_path):
+    image = definition(tmp_path, "FROM reg/x:1\n", f"LITELLM_IMAGE_DIGEST={DIGEST}\n")
+    assert "could not be inspected here" in check_base_image(image, lambda ref: None)
+
+
+def test_build_args__malformed_line__names_file_and_line(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "build-args").write_text("# comment\nNOT A PAIR\n")
+    with pytest.raises(ImageError, match=r"build-args:2: expected KEY=VALUE"):
+        ImageDefinition.from_directory(tmp_path)
