@@ -11,6 +11,7 @@ benchmark of the proxy in front of it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -99,10 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     server = serve(args.port, args.host)
     print(f"fake upstream: http://{args.host}:{args.port}/v1", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
