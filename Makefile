@@ -19,7 +19,7 @@ LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv gateway-venv local local-down local-summary test unit lint render clean
+.PHONY: help venv emulator-venv gateway-venv local local-down local-summary gateway gateway-down bench test unit lint render clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,15 +54,23 @@ $(GATEWAY_STAMP): image/build-args
 
 gateway-venv: $(GATEWAY_STAMP) ## Create .venv-gateway with the pinned LiteLLM proxy
 
-local: $(STAMP) $(EMULATOR_STAMP) ## Main job: start the local AWS emulator and launch config/dev into it (LOCAL_PORT=4566)
+local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Main job: start the local AWS emulator, launch config/dev into it, start a local gateway
 	@$(BIN)/python -m tools.local up
 	@$(BIN)/python -m tools.local launch dev $(foreach v,$(VARS),--var $(v))
+	@$(BIN)/python -m tools.gateway up
 
 local-summary: $(STAMP) ## Print the stacks and outputs of dev in the running emulator
 	@$(BIN)/python -m tools.local summary dev
 
-local-down: ## Stop the local AWS emulator (its contents are lost)
-	@$(PYTHON) -m tools.local down
+local-down: $(STAMP) ## Stop the local gateway and the local AWS emulator (its contents are lost)
+	@$(BIN)/python -m tools.gateway down
+	@$(BIN)/python -m tools.local down
+
+gateway: $(STAMP) $(GATEWAY_STAMP) ## Run the pinned LiteLLM proxy with the image's config and a fake upstream on 127.0.0.1:4000
+	@$(BIN)/python -m tools.gateway up
+
+gateway-down: $(STAMP) ## Stop the local gateway
+	@$(BIN)/python -m tools.gateway down
 
 test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Run every test (unit and integration)
 	$(BIN)/pytest
