@@ -49,7 +49,7 @@ emulator-venv: $(EMULATOR_STAMP) ## Create .venv-emulator with moto's server
 $(GATEWAY_STAMP): image/build-args
 	$(PYTHON) -m venv $(GATEWAY_VENV)
 	$(GATEWAY_VENV)/bin/pip install --quiet --upgrade pip
-	$(GATEWAY_VENV)/bin/pip install --quiet 'litellm[proxy]==$(LITELLM_VERSION)' 'prisma==0.15.0'
+	$(GATEWAY_VENV)/bin/pip install --quiet 'litellm[proxy]==$(LITELLM_VERSION)' 'prisma==0.15.0' 'matplotlib==3.10.9'
 	touch $@
 
 gateway-venv: $(GATEWAY_STAMP) ## Create .venv-gateway with the pinned LiteLLM proxy
@@ -72,6 +72,9 @@ gateway: $(STAMP) $(GATEWAY_STAMP) ## Run the pinned LiteLLM proxy with the imag
 gateway-down: $(STAMP) ## Stop the local gateway
 	@$(BIN)/python -m tools.gateway down
 
+bench: $(GATEWAY_STAMP) ## Load-test the gateway: production settings vs the guide's, on one vCPU each (wrk, ~90 s)
+	$(GATEWAY_VENV)/bin/python -m tools.bench
+
 test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Run every test (unit and integration)
 	$(BIN)/pytest
 
@@ -85,6 +88,7 @@ render: $(STAMP) ## Render all ten templates offline into build/rendered/<env>/
 lint: render ## ruff, then cfn-lint (errors, warnings and informational) over the ten renders
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint image/Dockerfile
 	@echo "cfn-lint: $$(ls $(RENDERED)/*/*.deploy.yaml | wc -l) rendered templates, with each environment's parameters"
 	$(BIN)/cfn-lint --include-checks I --non-zero-exit-code warning --format parseable \
 		--deployment-files $(RENDERED)/*/*.deploy.yaml \

@@ -2,8 +2,9 @@
 
 Answers ``GET /v1/models`` and ``POST /v1/chat/completions`` (plain and
 ``stream: true`` server-sent events) at once, with a fixed reply; it never
-looks at the API key. Keep-alive HTTP/1.1, so it is never the bottleneck of a
-benchmark of the proxy in front of it.
+looks at the API key. One asyncio event loop with keep-alive HTTP/1.1, so its
+own latency stays near a millisecond and it is never the bottleneck of a
+benchmark of the proxy in front of it. Standard library only.
 
     python -m tools.fake_upstream --port 4010
 """
@@ -11,12 +12,13 @@ benchmark of the proxy in front of it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import sys
+import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 REPLY = "Hello from the fake upstream."
 
@@ -33,64 +35,86 @@ def completion(model: str) -> dict:
 
 
 def chunks(model: str) -> list[dict]:
-    base = {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-    }
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion.chunk", "created": int(time.time())}
+    base["model"] = model
     words = REPLY.split(" ")
-    parts = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
-    parts += [
-        {
-            **base,
-            "choices": [
-                {"index": 0, "delta": {"content": word + (" " if i < len(words) - 1 else "")}, "finish_reason": None}
-            ],
-        }
-        for i, word in enumerate(words)
-    ]
+    deltas = [{"role": "assistant", "content": ""}]
+    deltas += [{"content": word + (" " if i < len(words) - 1 else "")} for i, word in enumerate(words)]
+    parts = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
     parts.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     return parts
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: a benchmark sends thousands of requests."""
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        if self.path.rstrip("/") in ("/v1/models", "/models"):
-            self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
-        else:
-            self._send(404, b'{"error": {"message": "not found"}}')
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        request = json.loads(self.rfile.read(length) or b"{}")
-        if not self.path.rstrip("/").endswith("/chat/completions"):
-            self._send(404, b'{"error": {"message": "not found"}}')
-            return
+def respond(method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+    """(status, content type, body) for one request."""
+    path = path.split("?")[0].rstrip("/")
+    if method == "GET" and path in ("/v1/models", "/models"):
+        return (
+            200,
+            "application/json",
+            json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode(),
+        )
+    if method == "POST" and path.endswith("/chat/completions"):
+        request = json.loads(body or b"{}")
         model = request.get("model", "fake")
         if not request.get("stream"):
-            self._send(200, json.dumps(completion(model)).encode())
-            return
-        body = b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks(model)) + b"data: [DONE]\n\n"
-        self._send(200, body, "text/event-stream")
+            return 200, "application/json", json.dumps(completion(model)).encode()
+        events = b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks(model)) + b"data: [DONE]\n\n"
+        return 200, "text/event-stream", events
+    return 404, "application/json", b'{"error": {"message": "not found"}}'
 
 
-def serve(port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+async def _connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            request_line, *header_lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = request_line.split(" ", 2)
+            headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            status, content_type, payload = respond(method, path, body)
+            writer.write(
+                f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+                + payload
+            )
+            await writer.drain()
+            if headers.get("connection", "").lower() == "close":
+                break
+    writer.close()
+
+
+class Upstream:
+    """The server running on its own thread; ``port`` is known once ``start`` returns."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.host, self.port = host, port
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+
+    async def _serve(self) -> None:
+        server = await asyncio.start_server(_connection, self.host, self.port)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        async with server:
+            await server.serve_forever()
+
+    def _run(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            self._loop.run_until_complete(self._serve())
+
+    def start(self) -> Upstream:
+        threading.Thread(target=self._run, daemon=True).start()
+        self._ready.wait(10)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def stop(self) -> None:
+        for task in asyncio.all_tasks(self._loop):
+            self._loop.call_soon_threadsafe(task.cancel)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,10 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4010)
     args = parser.parse_args(argv)
-    server = serve(args.port, args.host)
-    print(f"fake upstream: http://{args.host}:{args.port}/v1", flush=True)
+
+    async def forever() -> None:
+        server = await asyncio.start_server(_connection, args.host, args.port)
+        print(f"fake upstream: http://{args.host}:{args.port}/v1", flush=True)
+        async with server:
+            await server.serve_forever()
+
     with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+        asyncio.run(forever())
     return 0
 
 

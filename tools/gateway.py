@@ -107,7 +107,15 @@ def up() -> None:
         LITELLM_LOG="INFO",
         NUM_WORKERS="1",
     )
-    command = [str(LITELLM), "--config", str(ROOT / "image" / "config.yaml"), "--host", HOST, "--port", str(gateway_port())]
+    command = [
+        str(LITELLM),
+        "--config",
+        str(ROOT / "image" / "config.yaml"),
+        "--host",
+        HOST,
+        "--port",
+        str(gateway_port()),
+    ]
     _start("gateway", command, environment)
     deadline = time.monotonic() + 120
     while not _healthy(gateway_port()):
@@ -116,7 +124,9 @@ def up() -> None:
         time.sleep(0.5)
     KEY_FILE.write_text(values["LITELLM_MASTER_KEY"])
     KEY_FILE.chmod(0o600)
-    print(f"gateway: LiteLLM on http://{HOST}:{gateway_port()}, fake upstream on :{upstream_port()}; keys from {source}")
+    print(
+        f"gateway: LiteLLM on http://{HOST}:{gateway_port()}, fake upstream on :{upstream_port()}; keys from {source}"
+    )
     print_curl()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 
@@ -18,10 +17,9 @@ CHAT = "/v1/chat/completions"
 
 @pytest.fixture(scope="module")
 def upstream():
-    server = fake_upstream.serve(0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    server = fake_upstream.Upstream().start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")

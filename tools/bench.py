@@ -1,0 +1,262 @@
+"""`make bench`: how many requests a gateway task serves, with production settings and with the guide's.
+
+A bounded load test on loopback. The fake upstream and the load generator
+run on one CPU core, the LiteLLM proxy alone on the other, so "per vCPU"
+means what it says. Two runs in the same invocation, so their ratio is fair
+on a shared, noisy machine:
+
+- production: this repository's settings (LITELLM_LOG=ERROR, JSON logs, one
+  worker per vCPU);
+- guide: the architecture guide's defaults (LITELLM_LOG=DEBUG, one worker).
+
+Each run: a closed-loop sweep with wrk at rising concurrency, whose best
+throughput is the saturation point; then an open-loop run at half that rate,
+against the proxy and against the upstream directly, whose difference is the
+proxy's overhead. Results: build/bench/results.{json,md} and latency.png.
+
+Runs in .venv-gateway (LiteLLM, aiohttp, matplotlib); needs wrk and taskset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "build" / "bench"
+LITELLM = ROOT / ".venv-gateway" / "bin" / "litellm"
+PROXY_CORE, LOAD_CORE = "1", "0"
+CONCURRENCY = (1, 2, 4, 8, 16)
+SWEEP_SECONDS = 4
+HALF_LOAD_SECONDS = 8
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
+CONFIGS = {
+    "production": {"LITELLM_LOG": "ERROR", "NUM_WORKERS": "1"},
+    "guide": {"LITELLM_LOG": "DEBUG", "NUM_WORKERS": "1"},
+}
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [[{body}]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_KEY") or "")
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {{"requests": %d, "seconds": %f, "errors": %d, "p50": %f, "p95": %f, "p99": %f}}\\n',
+    summary.requests, summary.duration / 1e6, e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+@dataclass
+class Point:
+    concurrency: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class Run:
+    name: str
+    settings: dict[str, str]
+    sweep: list[Point] = field(default_factory=list)
+    saturation_rps: float = 0.0
+    rps_per_vcpu: float = 0.0
+    half_load_rps: float = 0.0
+    half_load_p50_ms: float = 0.0
+    half_load_p95_ms: float = 0.0
+    direct_p50_ms: float = 0.0
+    direct_p95_ms: float = 0.0
+    overhead_p50_ms: float = 0.0
+    overhead_p95_ms: float = 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait(url: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def wrk(url: str, concurrency: int, seconds: int, key: str, script: Path) -> Point:
+    result = subprocess.run(
+        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True, text=True, env={**os.environ, "BENCH_KEY": key}, check=True,
+    )  # fmt: skip
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+    data = json.loads(line.removeprefix("RESULT "))
+    return Point(concurrency, data["requests"] / data["seconds"], data["p50"], data["p95"], data["p99"], data["errors"])
+
+
+async def _open_loop(url: str, rate: float, seconds: float, key: str) -> list[float]:
+    """Send requests at a fixed rate whatever the answers' speed; return each latency in ms."""
+    import aiohttp
+
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    async def one(session: aiohttp.ClientSession) -> None:
+        started = time.perf_counter()
+        async with session.post(url, json=BODY, headers=headers) as response:
+            await response.read()
+            if response.status == 200:
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        tasks, start, n = [], time.perf_counter(), 0
+        while (now := time.perf_counter() - start) < seconds:
+            due = n / rate
+            if now < due:
+                await asyncio.sleep(due - now)
+            tasks.append(asyncio.create_task(one(session)))
+            n += 1
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def open_loop(url: str, rate: float, seconds: float, key: str) -> tuple[float, float]:
+    os.sched_setaffinity(0, {int(LOAD_CORE)})
+    latencies = asyncio.run(_open_loop(url, rate, seconds, key))
+    quantiles = statistics.quantiles(latencies, n=100)
+    return quantiles[49], quantiles[94]
+
+
+def bench(name: str, settings: dict[str, str], upstream: str, key: str, script: Path) -> Run:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "AWS_", "DATABASE_URL"))}
+    env.update(settings, LITELLM_MASTER_KEY=key, LITELLM_SALT_KEY=key, OPENAI_API_KEY="fake", OPENAI_API_BASE=upstream)
+    command = ["taskset", "-c", PROXY_CORE, str(LITELLM), "--config", str(ROOT / "image" / "config.yaml")]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    log = (OUT / f"proxy-{name}.log").open("w")
+    proxy = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    run = Run(name, settings)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(f"{base}/health/liveliness")
+        url = f"{base}/v1/chat/completions"
+        wrk(url, 4, 2, key, script)  # warm up
+        for concurrency in CONCURRENCY:
+            point = wrk(url, concurrency, SWEEP_SECONDS, key, script)
+            run.sweep.append(point)
+            latency = f"p50 {point.p50_ms:6.1f} ms  p95 {point.p95_ms:6.1f} ms"
+            print(f"  {name:<10} c={concurrency:<3} {point.rps:7.1f} req/s  {latency}")
+        run.saturation_rps = max(p.rps for p in run.sweep)
+        run.rps_per_vcpu = run.saturation_rps  # the proxy has exactly one core
+        run.half_load_rps = run.saturation_rps / 2
+        run.half_load_p50_ms, run.half_load_p95_ms = open_loop(url, run.half_load_rps, HALF_LOAD_SECONDS, key)
+        run.direct_p50_ms, run.direct_p95_ms = open_loop(
+            upstream + "/chat/completions", run.half_load_rps, HALF_LOAD_SECONDS, key
+        )
+        run.overhead_p50_ms = run.half_load_p50_ms - run.direct_p50_ms
+        run.overhead_p95_ms = run.half_load_p95_ms - run.direct_p95_ms
+    finally:
+        os.killpg(proxy.pid, signal.SIGTERM)
+        proxy.wait(timeout=30)
+        log.close()
+    return run
+
+
+def chart(runs: list[Run], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for run in runs:
+        rps = [p.rps for p in run.sweep]
+        axis.plot(rps, [p.p50_ms for p in run.sweep], marker="o", label=f"{run.name} p50")
+        axis.plot(rps, [p.p95_ms for p in run.sweep], marker="^", linestyle="--", label=f"{run.name} p95")
+    axis.set_xlabel("throughput at rising offered load (requests/s, one vCPU)")
+    axis.set_ylabel("latency (ms)")
+    axis.set_yscale("log")
+    axis.set_title("LiteLLM gateway: production settings vs the guide's defaults")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def table(runs: list[Run]) -> str:
+    lines = [
+        "| settings | req/s per vCPU (saturation) | p50 / p95 / p99 at saturation (ms) "
+        "| p95 at half load (ms) | p95 overhead vs upstream (ms) |",
+        "|---|---|---|---|---|",
+    ]
+    for run in runs:
+        top = max(run.sweep, key=lambda p: p.rps)
+        lines.append(
+            f"| {run.name} ({run.settings['LITELLM_LOG']}, {run.settings['NUM_WORKERS']} worker) "
+            f"| {run.rps_per_vcpu:.1f} | {top.p50_ms:.0f} / {top.p95_ms:.0f} / {top.p99_ms:.0f} "
+            f"| {run.half_load_p95_ms:.1f} | {run.overhead_p95_ms:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
+    if missing or not LITELLM.exists():
+        print(f"bench: needs {', '.join(missing) or '.venv-gateway (make gateway-venv)'}", file=sys.stderr)
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    script = OUT / "post.lua"
+    script.write_text(WRK_SCRIPT.format(body=json.dumps(BODY)))
+    key = "sk-" + secrets.token_hex(24)
+    upstream_port = _free_port()
+    upstream = subprocess.Popen(
+        ["taskset", "-c", LOAD_CORE, sys.executable, "-m", "tools.fake_upstream", "--port", str(upstream_port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait(f"http://127.0.0.1:{upstream_port}/v1/models", 20)
+        upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
+        runs = [bench(name, settings, upstream_url, key, script) for name, settings in CONFIGS.items()]
+    finally:
+        upstream.terminate()
+    production, guide = runs
+    summary = {
+        "cpu_cores": os.cpu_count(),
+        "ratio_production_to_guide": production.saturation_rps / guide.saturation_rps,
+        "seconds": time.monotonic() - started,
+        "runs": [asdict(run) for run in runs],
+    }
+    (OUT / "results.json").write_text(json.dumps(summary, indent=2))
+    markdown = table(runs) + (
+        f"\n\nProduction settings serve {summary['ratio_production_to_guide']:.1f}x the guide's defaults "
+        f"on the same CPU; measured in {summary['seconds']:.0f} s.\n"
+    )
+    (OUT / "results.md").write_text(markdown)
+    chart(runs, OUT / "latency.png")
+    print("\n" + markdown)
+    print(f"Results: {OUT.relative_to(ROOT)}/results.json, results.md, latency.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
