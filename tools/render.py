@@ -83,14 +83,15 @@ class RenderedStack:
         }
 
 
-def _plan(env: str, variables: dict[str, str] | None = None):
+def _plan(env: str, variables: dict[str, str] | None = None, examples: bool = True):
+    """A Sceptre plan for ``env``; ``examples`` fills prod's --vars with stand-ins (offline use only)."""
     from sceptre.context import SceptreContext
     from sceptre.plan.plan import SceptrePlan
 
     context = SceptreContext(
         project_path=str(ROOT),
         command_path=env,
-        user_variables={**EXAMPLE_VARIABLES, **(variables or {})},
+        user_variables={**(EXAMPLE_VARIABLES if examples else {}), **(variables or {})},
     )
     return SceptrePlan(context)
 
