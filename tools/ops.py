@@ -175,9 +175,8 @@ def smoke(env: str, variables: dict[str, str], model: str, requests: int, concur
     failures = sum(1 for status, _ in results if status != 200)
     latencies = sorted(ms for _, ms in results)
     p50, p95 = statistics.quantiles(latencies, n=100)[49], statistics.quantiles(latencies, n=100)[94]
-    print(
-        f"load: {requests} requests, {concurrency} at a time, {requests / seconds:.1f} req/s, p50 {p50:.0f} ms, p95 {p95:.0f} ms"
-    )
+    rate = requests / seconds
+    print(f"load: {requests} requests, {concurrency} at a time, {rate:.1f} req/s, p50 {p50:.0f} ms, p95 {p95:.0f} ms")
     if failures > requests // 100:
         raise OpsError(f"load: {failures} of {requests} requests failed")
 
