@@ -12,6 +12,8 @@ STAMP := $(VENV)/.installed
 RENDERED := build/rendered
 EMULATOR_VENV := .venv-emulator
 EMULATOR_STAMP := $(EMULATOR_VENV)/.installed
+SCHEMA_VENV := .venv-schema
+SCHEMA_STAMP := $(SCHEMA_VENV)/.installed
 GATEWAY_VENV := .venv-gateway
 GATEWAY_STAMP := $(GATEWAY_VENV)/.installed
 # The one pin of the LiteLLM release, shared with the image build.
@@ -19,7 +21,7 @@ LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv gateway-venv local local-down local-summary gateway gateway-down bench test unit lint render clean
+.PHONY: help venv emulator-venv gateway-venv schema-venv local local-down local-summary gateway gateway-down bench test unit lint render clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +56,15 @@ $(GATEWAY_STAMP): image/build-args
 
 gateway-venv: $(GATEWAY_STAMP) ## Create .venv-gateway with the pinned LiteLLM proxy
 
+# check-jsonschema needs jsonschema 4, which taskcat's venv cannot hold.
+$(SCHEMA_STAMP):
+	$(PYTHON) -m venv $(SCHEMA_VENV)
+	$(SCHEMA_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCHEMA_VENV)/bin/pip install --quiet 'check-jsonschema==0.39.0'
+	touch $@
+
+schema-venv: $(SCHEMA_STAMP) ## Create .venv-schema with check-jsonschema, for the pipeline checks
+
 local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Main job: start the local AWS emulator, launch config/dev into it, start a local gateway
 	@$(BIN)/python -m tools.local up
 	@$(BIN)/python -m tools.local launch dev $(foreach v,$(VARS),--var $(v))
@@ -75,7 +86,7 @@ gateway-down: $(STAMP) ## Stop the local gateway
 bench: $(GATEWAY_STAMP) ## Load-test the gateway: production settings vs the guide's, on one vCPU each (wrk, ~90 s)
 	$(GATEWAY_VENV)/bin/python -m tools.bench
 
-test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Run every test (unit and integration)
+test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) ## Run every test (unit and integration)
 	$(BIN)/pytest
 
 unit: $(STAMP) ## Run the fast tests only
@@ -85,10 +96,11 @@ render: $(STAMP) ## Render all ten templates offline into build/rendered/<env>/
 	rm -rf $(RENDERED)
 	$(BIN)/python -m tools.render --out $(RENDERED)
 
-lint: render ## ruff, then cfn-lint (errors, warnings and informational) over the ten renders
+lint: render $(SCHEMA_STAMP) ## ruff, hadolint, the Azure DevOps pipelines, then cfn-lint over the ten renders
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint image/Dockerfile
+	$(BIN)/python -m tools.pipeline_lint azure-devops
 	@echo "cfn-lint: $$(ls $(RENDERED)/*/*.deploy.yaml | wc -l) rendered templates, with each environment's parameters"
 	$(BIN)/cfn-lint --include-checks I --non-zero-exit-code warning --format parseable \
 		--deployment-files $(RENDERED)/*/*.deploy.yaml \
