@@ -21,7 +21,7 @@ LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv gateway-venv schema-venv local local-down local-summary gateway gateway-down bench test unit lint render clean
+.PHONY: help venv emulator-venv gateway-venv schema-venv taskcat-build local local-down local-summary gateway gateway-down bench test unit lint render clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,11 +96,15 @@ render: $(STAMP) ## Render all ten templates offline into build/rendered/<env>/
 	rm -rf $(RENDERED)
 	$(BIN)/python -m tools.render --out $(RENDERED)
 
-lint: render $(SCHEMA_STAMP) ## ruff, hadolint, the Azure DevOps pipelines, then cfn-lint over the ten renders
+taskcat-build: $(STAMP) ## Write build/taskcat/: the renders, the zips and the entrypoint that nests them
+	$(BIN)/python -m tools.taskcat_build
+
+lint: render taskcat-build $(SCHEMA_STAMP) ## ruff, hadolint, the pipelines, taskcat lint, then cfn-lint over the ten renders
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint image/Dockerfile
 	$(BIN)/python -m tools.pipeline_lint azure-devops
+	$(BIN)/taskcat lint
 	@echo "cfn-lint: $$(ls $(RENDERED)/*/*.deploy.yaml | wc -l) rendered templates, with each environment's parameters"
 	$(BIN)/cfn-lint --include-checks I --non-zero-exit-code warning --format parseable \
 		--deployment-files $(RENDERED)/*/*.deploy.yaml \

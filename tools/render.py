@@ -68,6 +68,7 @@ class RenderedStack:
     body: str
     parameters: dict[str, str | list[str] | StackOutputRef]
     sceptre_user_data: dict[str, Any] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)  # stack paths, e.g. "dev/network"
 
     @property
     def template(self) -> dict[str, Any]:
@@ -123,6 +124,9 @@ def render_environment(env: str, variables: dict[str, str] | None = None) -> dic
             body=body,
             parameters=_raw_parameters(stack),
             sceptre_user_data=dict(vars(stack)["_sceptre_user_data"]),
+            dependencies=sorted(
+                {(d if isinstance(d, str) else d.name).removesuffix(".yaml") for d in stack.dependencies}
+            ),
         )
     return rendered
 

@@ -51,6 +51,22 @@ def _db_instance_attributes() -> None:
     DBInstance.get_cfn_attribute = get_cfn_attribute
 
 
+def _nested_stack_outputs() -> None:
+    """``!GetAtt Child.Outputs.Name`` reads a nested stack's output, as taskcat's entrypoint does."""
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.cloudformation.models import Stack
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name.startswith("Outputs."):
+            key = attribute_name.removeprefix("Outputs.")
+            for output in self.outputs or []:
+                if output["OutputKey"] == key:
+                    return output["OutputValue"]
+        raise UnformattedGetAttTemplateException()
+
+    Stack.get_cfn_attribute = get_cfn_attribute
+
+
 def _load_balancer_attributes() -> None:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
     from moto.elbv2.models import FakeLoadBalancer
@@ -190,6 +206,7 @@ def install() -> None:
     _ref_of_rds_groups_is_their_name()
     _adjacent_rds_windows_do_not_overlap()
     _db_instance_attributes()
+    _nested_stack_outputs()
     _load_balancer_attributes()
     _target_group_attributes()
     _deletes_that_moto_skips()

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tools.pipeline_lint import lint, load
 from tools.render import ROOT
@@ -48,10 +49,22 @@ def test_pipelines__as_committed__pass_every_check():
 
 @pytest.mark.parametrize("path", sorted(PIPELINES.glob("azure-pipelines-*.yml")), ids=lambda p: p.name)
 def test_pipeline__takes_the_environment_as_a_dev_or_prod_parameter(path):
-    if path.name == "azure-pipelines-ci.yml":
-        pytest.skip("the CI pipeline deploys nothing")
+    if path.name in ("azure-pipelines-ci.yml", "azure-pipelines-taskcat.yml"):
+        pytest.skip("deploys no Sceptre environment")
     (environment,) = [p for p in load(path)["parameters"] if p["name"] == "environment"]
     assert (environment["type"], environment["values"]) == ("string", ["dev", "prod"])
+
+
+def test_taskcat_pipeline__runs_the_tests_taskcat_yml_names_and_always_cleans_up():
+    pipeline = load(PIPELINES / "azure-pipelines-taskcat.yml")
+    (tests,) = [p for p in pipeline["parameters"] if p["name"] == "tests"]
+    taskcat = yaml.safe_load((ROOT / ".taskcat.yml").read_text())
+    assert set(tests["values"]) == {*taskcat["tests"], "all"}
+    steps = pipeline["jobs"][0]["steps"]
+    clean = [s for s in steps if "taskcat test clean" in s.get("inputs", {}).get("inlineScript", "")]
+    publish = [s for s in steps if s.get("task", "").startswith("PublishPipelineArtifact")]
+    assert [s["condition"] for s in clean + publish] == ["always()", "always()"]
+    assert f"taskcat test clean {taskcat['project']['name']} " in clean[0]["inputs"]["inlineScript"]
 
 
 def test_deploying_templates__run_sceptre_in_deployment_jobs_gated_by_the_environment():

@@ -1,0 +1,109 @@
+"""taskcat runs the entrypoints against the local emulator, through its Python API.
+
+Offline, `taskcat test run` fails however the stacks end (its HTML report
+fetches CSS from the internet) and its auto-created bucket's policy is
+refused by moto, so the run uses taskcat's API with a pre-created bucket and
+no report, as the field notes found.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from unittest import mock
+
+import pytest
+import yaml
+
+from tools.render import ROOT, StackOutputRef, launch_batches, render_environment
+from tools.taskcat_build import LOGICAL_IDS, TASKCAT_OVERRIDES, VARIANTS, build, entrypoint
+
+OVERRIDDEN = {key for overrides in TASKCAT_OVERRIDES.values() for key in overrides}
+
+
+@pytest.fixture(scope="module")
+def built():
+    build()
+    return ROOT / "build" / "taskcat"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_entrypoint__nests_the_stacks_in_sceptres_launch_order_with_sceptres_wiring(variant):
+    env, shape = VARIANTS[variant]
+    stacks = render_environment(env)
+    resources = entrypoint(variant, env, stacks)["Resources"]
+
+    assert list(resources) == [LOGICAL_IDS[s.split("/")[1]] for batch in launch_batches(env) for s in sorted(batch)]
+    for path, rendered in stacks.items():
+        stack = path.split("/")[1]
+        nested = resources[LOGICAL_IDS[stack]]["Properties"]["Parameters"]
+        assert set(nested) == set(rendered.parameters), path
+        for key, value in rendered.parameters.items():
+            if key in shape.get(stack, {}):
+                assert nested[key] == shape[stack][key], f"{path}.{key}"
+            elif isinstance(value, StackOutputRef) and key != "ArtifactBucketName":
+                source = LOGICAL_IDS[value.stack.split("/")[1]]
+                assert nested[key] == {"Fn::GetAtt": [source, f"Outputs.{value.output}"]}, f"{path}.{key}"
+            elif key not in OVERRIDDEN:
+                assert nested[key] == (",".join(value) if isinstance(value, list) else value), f"{path}.{key}"
+    # Sceptre's data-free dependency (litellm after database) is kept.
+    assert resources["LitellmStack"]["DependsOn"] == ["DatabaseStack"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant__changes_only_parameters_the_templates_declare(variant):
+    env, shape = VARIANTS[variant]
+    stacks = render_environment(env)
+    for stack, values in shape.items():
+        declared = yaml.load(stacks[f"{env}/{stack}"].body, Loader=yaml.BaseLoader)["Parameters"]
+        for key, value in values.items():
+            assert key in declared, f"{variant}: {stack} has no parameter {key}"
+            allowed = declared[key].get("AllowedValues")
+            assert allowed is None or value in allowed, f"{variant}: {stack}.{key}={value} not in {allowed}"
+
+
+def test_entrypoint__nested_templates_are_sceptres_renders(built):
+    for variant, (env, _) in VARIANTS.items():
+        for path, rendered in render_environment(env).items():
+            assert (built / variant / f"{path.split('/')[1]}.yaml").read_text() == rendered.body, (variant, path)
+
+
+def test_taskcat_run__every_test_completes_in_the_emulator_and_is_cleaned_up(emulator, built, tmp_path):
+    from taskcat.testing import CFNTest
+
+    bucket = "taskcat-offline-staging"
+    emulator.client("s3").create_bucket(Bucket=bucket)
+    with mock.patch.dict(os.environ, {**emulator.env, "HOME": str(tmp_path)}):
+        test = CFNTest.from_file(project_root=str(ROOT), input_file=".taskcat.yml", regions="us-east-1")
+        test.config.config.project.s3_bucket = bucket
+        for case in test.config.config.tests.values():  # tests copy the project's settings when loaded
+            case.s3_bucket = bucket
+        test.lint_disable = True
+        test.run()
+        try:
+            statuses = _stack_statuses(emulator.client("cloudformation"))
+            root_name = re.compile(rf"^tCaT-({'|'.join(map(re.escape, VARIANTS))})-[0-9a-f]+$")
+            roots = {name: status for name, status in statuses.items() if root_name.match(name)}
+            assert sorted(root_name.match(name)[1] for name in roots) == sorted(VARIANTS), statuses
+            for root, status in roots.items():
+                nested = {n[len(root) + 1 :].split("-")[0]: s for n, s in statuses.items() if n.startswith(root + "-")}
+                assert status == "CREATE_COMPLETE", root
+                assert nested == dict.fromkeys(LOGICAL_IDS.values(), "CREATE_COMPLETE"), root
+            # the variant's shape reached the nested stacks
+            cloudformation = emulator.client("cloudformation")
+            for root in roots:
+                _, shape = VARIANTS[root_name.match(root)[1]]
+                for stack, values in shape.items():
+                    (name,) = [n for n in statuses if n.startswith(f"{root}-{LOGICAL_IDS[stack]}-")]
+                    (described,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+                    passed = {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+                    assert {key: passed[key] for key in values} == values, name
+        finally:
+            test.clean_up()
+        left = _stack_statuses(emulator.client("cloudformation"))
+        assert left == {}, "taskcat's clean-up deletes every stack"
+
+
+def _stack_statuses(cloudformation) -> dict[str, str]:
+    stacks = cloudformation.describe_stacks()["Stacks"]
+    return {s["StackName"]: s["StackStatus"] for s in stacks if s["StackName"].startswith("tCaT-")}
