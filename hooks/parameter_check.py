@@ -129,6 +129,8 @@ class _RuleEvaluator:
             raise ParameterError(f"unsupported rule expression {node!r}")
         ((function, argument),) = node.items()
         if function == "Ref":
+            if argument.startswith("AWS::"):
+                raise _NeedsAws(argument)  # a pseudo parameter: only CloudFormation knows the account and region
             return self.values[argument]
         if function == "Fn::Equals":
             left, right = self(argument)

@@ -27,13 +27,16 @@ from moto.ec2.models import ec2_backends
 from moto.ecs.models import ecs_backends
 from moto.rds.models import rds_backends
 from moto.route53.models import route53_backends
+from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.sns.models import sns_backends
 from moto.wafv2.models import wafv2_backends
 
 __all__ = [
+    "BucketPolicy",
     "Certificate",
     "DBInstance",
+    "LoggingConfiguration",
     "MetricAlarm",
     "RotationSchedule",
     "ScalableTarget",
@@ -1020,6 +1023,64 @@ class Subscription(CloudFormationModel):
         sns_backends[account_id][region_name].unsubscribe(self.arn)
 
 
+# ---- S3 --------------------------------------------------------------------------
+
+
+class BucketPolicy(CloudFormationModel):
+    """AWS::S3::BucketPolicy. Its Ref is the bucket name, as on AWS."""
+
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucketpolicy.html
+        return "AWS::S3::BucketPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.bucket
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> BucketPolicy:
+        p = cloudformation_json["Properties"]
+        s3_backends[account_id]["global"].put_bucket_policy(p["Bucket"], json.dumps(p["PolicyDocument"]).encode())
+        return cls(p["Bucket"])
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: BucketPolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> BucketPolicy:
+        if cloudformation_json["Properties"]["Bucket"] != original_resource.bucket:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = s3_backends[account_id]["global"]
+        if self.bucket in backend.buckets:
+            backend.delete_bucket_policy(self.bucket)
+
+
 # ---- WAFv2 and ACM ---------------------------------------------------------------------
 
 
@@ -1167,6 +1228,65 @@ class WebACLAssociation(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         wafv2_backends[account_id][region_name].disassociate_web_acl(self.resource_arn)
+
+
+class LoggingConfiguration(CloudFormationModel):
+    """AWS::WAFv2::LoggingConfiguration: where a web ACL's logs go, and which fields are redacted."""
+
+    def __init__(self, resource_arn: str):
+        self.resource_arn = resource_arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-wafv2-loggingconfiguration.html
+        return "AWS::WAFv2::LoggingConfiguration"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.resource_arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> LoggingConfiguration:
+        p = cloudformation_json["Properties"]
+        destinations = p["LogDestinationConfigs"]
+        for destination in destinations:
+            # AWS refuses any destination whose name lacks this prefix.
+            if not destination.split(":")[-1].split("/")[-1].startswith("aws-waf-logs-"):
+                raise ValueError(f"WAF log destination {destination} must be named aws-waf-logs-*")
+        wafv2_backends[account_id][region_name].put_logging_configuration(
+            p["ResourceArn"], destinations, p.get("RedactedFields"), False, p.get("LoggingFilter") or {}
+        )
+        return cls(p["ResourceArn"])
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: LoggingConfiguration,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> LoggingConfiguration:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        wafv2_backends[account_id][region_name].delete_logging_configuration(self.resource_arn)
 
 
 class Certificate(CloudFormationModel):

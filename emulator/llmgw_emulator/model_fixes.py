@@ -87,6 +87,31 @@ def _load_balancer_attributes() -> None:
 
     FakeLoadBalancer.get_cfn_attribute = get_cfn_attribute
 
+    # moto's create ignores LoadBalancerAttributes; AWS applies them, and
+    # refuses access logging to a bucket that does not exist.
+    original_create = FakeLoadBalancer.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        from moto.elbv2.models import elbv2_backends
+        from moto.s3.models import s3_backends
+
+        balancer = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        attributes = {
+            a["Key"]: str(a["Value"]).lower() if isinstance(a["Value"], bool) else str(a["Value"])
+            for a in cloudformation_json["Properties"].get("LoadBalancerAttributes", [])
+        }
+        if attributes.get("access_logs.s3.enabled") == "true":
+            bucket = attributes.get("access_logs.s3.bucket", "")
+            if bucket not in s3_backends[account_id]["global"].buckets:
+                raise ValueError(f"Access Denied for bucket: {bucket}. Please check S3bucket permission")
+        if attributes:
+            elbv2_backends[account_id][region_name].modify_load_balancer_attributes(balancer.arn, attributes)
+        return balancer
+
+    FakeLoadBalancer.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
 
 def _target_group_attributes() -> None:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -107,6 +132,72 @@ def _target_group_attributes() -> None:
     FakeTargetGroup.has_cfn_attr = classmethod(  # type: ignore[assignment]
         lambda cls, attr: attr in ("TargetGroupArn", "TargetGroupName", "TargetGroupFullName", "LoadBalancerArns")
     )
+
+
+def _bucket_properties() -> None:
+    """moto's bucket create applies only encryption and tags; AWS also applies these."""
+    from moto.s3.models import FakeBucket, s3_backends
+
+    original_create = FakeBucket.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        bucket = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id]["global"]
+        if "PublicAccessBlockConfiguration" in properties:
+            block = {key: str(value).lower() for key, value in properties["PublicAccessBlockConfiguration"].items()}
+            backend.put_public_access_block(bucket.name, block)
+        if "VersioningConfiguration" in properties:
+            backend.put_bucket_versioning(bucket.name, properties["VersioningConfiguration"]["Status"])
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _log_group_kms_key() -> None:
+    """moto reads a log group's key as ``kmsKeyId`` (the API's spelling); CloudFormation says ``KmsKeyId``."""
+    from moto.logs.models import LogGroup
+
+    original_create = LogGroup.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        if "KmsKeyId" in properties:
+            properties["kmsKeyId"] = properties.pop("KmsKeyId")
+        json = {**cloudformation_json, "Properties": properties}
+        return original_create(cls, resource_name, json, account_id, region_name, **kwargs)
+
+    LogGroup.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _conditional_bucket_policy_statements_are_not_enforced() -> None:
+    """moto enforces a bucket policy's ``Principal: *`` statements but ignores their Conditions.
+
+    A TLS-only policy (Deny unless aws:SecureTransport) would then deny every
+    request, and the emulator speaks plain HTTP anyway. Only statements
+    without a Condition are enforced; the policy is still stored and returned.
+    """
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy)
+        statements = document.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else statements
+        document["Statement"] = [statement for statement in statements if "Condition" not in statement]
+        if not document["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission
 
 
 def _deletes_that_moto_skips() -> None:
@@ -209,5 +300,8 @@ def install() -> None:
     _nested_stack_outputs()
     _load_balancer_attributes()
     _target_group_attributes()
+    _bucket_properties()
+    _log_group_kms_key()
+    _conditional_bucket_policy_statements_are_not_enforced()
     _deletes_that_moto_skips()
     _INSTALLED = True

@@ -103,6 +103,27 @@ def test_launch_dev__database_uses_the_key_the_private_subnets_and_the_rds_group
     assert db["EngineVersion"] == "15.13"
 
 
+def test_launch_dev__load_balancer_logs_to_a_private_tls_only_bucket(emulator, dev):
+    elbv2, s3 = emulator.client("elbv2"), emulator.client("s3")
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=dev["LoadBalancerArn"])["Attributes"]
+    }
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == dev["AccessLogBucketName"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=dev["AccessLogBucketName"])["Policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["LoadBalancerDelivers"]["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}
+    assert statements["TlsOnly"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    public = s3.get_public_access_block(Bucket=dev["AccessLogBucketName"])["PublicAccessBlockConfiguration"]
+    assert all(public.values())
+
+
+def test_launch_dev__flow_logs_are_encrypted_with_the_gateways_key(emulator, dev):
+    (group,) = emulator.client("logs").describe_log_groups(logGroupNamePrefix="/vpc/dev-litellm-flow-logs")["logGroups"]
+    assert group["kmsKeyId"] == dev["KmsKeyArn"]
+
+
 def test_launch_dev__security_group_chain_holds_and_nothing_else_is_open(emulator, dev):
     roles = {
         dev["AlbSecurityGroupId"]: "alb",

@@ -70,6 +70,19 @@ def test_launch_prod__waf_protects_the_load_balancer(emulator, prod):
     assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
 
 
+def test_launch_prod__waf_logs_blocked_and_counted_requests_without_api_keys(emulator, prod):
+    wafv2 = emulator.client("wafv2")
+    acl = wafv2.get_web_acl_for_resource(ResourceArn=prod["LoadBalancerArn"])["WebACL"]
+    logging = wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
+    (destination,) = logging["LogDestinationConfigs"]
+    assert destination.endswith(":log-group:aws-waf-logs-prod-litellm")
+    redacted = {field["SingleHeader"]["Name"] for field in logging["RedactedFields"]}
+    assert {"authorization", "x-api-key", "api-key", "x-litellm-api-key"} <= redacted
+    (group,) = emulator.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-prod-litellm")["logGroups"]
+    assert group["kmsKeyId"] == prod["KmsKeyArn"]
+    assert group["retentionInDays"] == 90
+
+
 def test_launch_prod__database_is_multi_az_protected_and_not_micro(emulator, prod):
     (db,) = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=prod["DBInstanceIdentifier"])[
         "DBInstances"
