@@ -1,6 +1,6 @@
 # LiteLLM gateway on AWS: Sceptre + CloudFormation.
 #   make test   install into .venv, then run the test suite
-#   make lint   ruff, then cfn-lint over every rendered template of every environment
+#   make lint   ruff, cfn-lint, checkov and the security checklist over every environment's templates
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -14,6 +14,12 @@ EMULATOR_VENV := .venv-emulator
 EMULATOR_STAMP := $(EMULATOR_VENV)/.installed
 SCHEMA_VENV := .venv-schema
 SCHEMA_STAMP := $(SCHEMA_VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+SPECIALISED := build/specialised
+# The revision whose templates are deployed: the replacement guard compares the
+# working tree with it. Pull-request builds set the target branch (origin/main).
+GUARD_BASE ?= HEAD
 GATEWAY_VENV := .venv-gateway
 GATEWAY_STAMP := $(GATEWAY_VENV)/.installed
 # The one pin of the LiteLLM release, shared with the image build.
@@ -21,7 +27,7 @@ LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv gateway-venv schema-venv taskcat-build local local-down local-summary gateway gateway-down bench test unit lint render clean
+.PHONY: help venv emulator-venv gateway-venv schema-venv checkov-venv security taskcat-build local local-down local-summary gateway gateway-down bench test unit lint render clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +71,15 @@ $(SCHEMA_STAMP):
 
 schema-venv: $(SCHEMA_STAMP) ## Create .venv-schema with check-jsonschema, for the pipeline checks
 
+# checkov pins its own networkx, boto3 and jsonschema; a venv of its own keeps them apart.
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==3.3.30'
+	touch $@
+
+checkov-venv: $(CHECKOV_STAMP) ## Create .venv-checkov with checkov, for the security gate
+
 local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Main job: start the local AWS emulator, launch config/dev into it, start a local gateway
 	@$(BIN)/python -m tools.local up
 	@$(BIN)/python -m tools.local launch dev $(foreach v,$(VARS),--var $(v))
@@ -86,7 +101,7 @@ gateway-down: $(STAMP) ## Stop the local gateway
 bench: $(GATEWAY_STAMP) ## Load-test the gateway: production settings vs the guide's, on one vCPU each (wrk, ~90 s)
 	$(GATEWAY_VENV)/bin/python -m tools.bench
 
-test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) ## Run every test (unit and integration)
+test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) ## Run every test (unit and integration)
 	$(BIN)/pytest
 
 unit: $(STAMP) ## Run the fast tests only
@@ -99,7 +114,22 @@ render: $(STAMP) ## Render all ten templates offline into build/rendered/<env>/
 taskcat-build: $(STAMP) ## Write build/taskcat/: the renders, the zips and the entrypoint that nests them
 	$(BIN)/python -m tools.taskcat_build
 
-lint: render taskcat-build $(SCHEMA_STAMP) ## ruff, hadolint, the pipelines, taskcat lint, then cfn-lint over the ten renders
+# The security gate: checkov over each environment's templates as they deploy
+# (conditions evaluated; suppressions live in each resource's Metadata with a
+# reason), checkov's secrets scan over the sources, then the checklist items no
+# stock check sees (tests/unit/test_security_checklist.py; see docs/security.md).
+security: $(STAMP) $(CHECKOV_STAMP) ## checkov (CloudFormation + secrets) over the specialised renders, then the custom checklist checks
+	rm -rf $(SPECIALISED)
+	$(BIN)/python -m tools.specialise --out $(SPECIALISED) >/dev/null
+	$(CHECKOV_VENV)/bin/checkov --directory $(SPECIALISED) --framework cloudformation secrets \
+		--skip-download --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov --framework secrets --skip-download --compact --quiet \
+		$(foreach d,config templates image azure-devops lambdas hooks resolvers tools emulator,--directory $(d))
+	@echo "checkov: $$(ls $(SPECIALISED)/*/*.json | wc -l) specialised templates, 0 unsuppressed findings"
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_security_checklist.py tests/unit/test_replacement_guard.py
+	$(BIN)/python -m tools.replacement_guard --against $(GUARD_BASE)
+
+lint: render taskcat-build security $(SCHEMA_STAMP) ## ruff, hadolint, the pipelines, taskcat lint, cfn-lint over the ten renders, the security gate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint image/Dockerfile

@@ -84,13 +84,13 @@ class RenderedStack:
         }
 
 
-def _plan(env: str, variables: dict[str, str] | None = None, examples: bool = True):
+def _plan(env: str, variables: dict[str, str] | None = None, examples: bool = True, project: Path = ROOT):
     """A Sceptre plan for ``env``; ``examples`` fills prod's --vars with stand-ins (offline use only)."""
     from sceptre.context import SceptreContext
     from sceptre.plan.plan import SceptrePlan
 
     context = SceptreContext(
-        project_path=str(ROOT),
+        project_path=str(project),
         command_path=env,
         user_variables={**(EXAMPLE_VARIABLES if examples else {}), **(variables or {})},
     )
@@ -113,9 +113,11 @@ def _raw_parameters(stack: Any) -> dict[str, str | list[str] | StackOutputRef]:
     return params
 
 
-def render_environment(env: str, variables: dict[str, str] | None = None) -> dict[str, RenderedStack]:
-    """Render every stack of ``env``; keys are stack paths such as ``dev/network``."""
-    plan = _plan(env, variables)
+def render_environment(
+    env: str, variables: dict[str, str] | None = None, project: Path = ROOT
+) -> dict[str, RenderedStack]:
+    """Render every stack of ``env`` of the project at ``project``; keys are stack paths such as ``dev/network``."""
+    plan = _plan(env, variables, project=project)
     rendered = {}
     for stack, body in plan.generate().items():
         rendered[stack.name] = RenderedStack(

@@ -1,0 +1,50 @@
+"""Write each environment's templates as they deploy, for scanners that cannot evaluate conditions.
+
+    python -m tools.specialise            writes build/specialised/<env>/<stack>.json
+
+checkov reads ``Fn::If`` as a failure and knows nothing of parameter values,
+so it scans these instead of the renders: every parameter substituted with
+the value Sceptre passes (stack outputs as shaped stand-ins), every
+condition evaluated, resources whose condition is false dropped. prod is
+scanned as prod, not as one branch of an If.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from llmgw_hooks.parameter_check import check_parameters
+from tools.render import ENVIRONMENTS, ROOT, render_environment
+from tools.resolve import resolve_template
+
+
+def write_specialised(out_dir: Path) -> list[Path]:
+    written = []
+    for env in ENVIRONMENTS:
+        for name, stack in render_environment(env).items():
+            template = stack.template
+            resolved = resolve_template(template, check_parameters(template, stack.example_parameters()))
+            # Rules were checked by check_parameters; Conditions are now plain booleans.
+            for section in ("Rules", "Conditions"):
+                resolved.pop(section, None)
+            path = out_dir / f"{name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(resolved, indent=2) + "\n")
+            written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "specialised")
+    args = parser.parse_args(argv)
+    for path in write_specialised(args.out):
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
