@@ -3,7 +3,7 @@
     python -m tools.ops prerequisites dev/litellm.yaml   dependency stacks exist and are healthy
     python -m tools.ops push-image dev                   run the image hook of dev/litellm.yaml alone
     python -m tools.ops redeploy dev                     start new gateway tasks, wait until stable
-    python -m tools.ops unprotect prod                   turn termination protection off (teardown)
+    python -m tools.ops unprotect prod                   lift termination and deletion protection (teardown)
     python -m tools.ops smoke dev                        smoke checks and a short load test
 
 Every command uses Sceptre's own config and connection (profile, region,
@@ -122,8 +122,17 @@ def redeploy(env: str, variables: dict[str, str]) -> None:
 
 
 def unprotect(env: str, variables: dict[str, str]) -> None:
-    """Turn termination protection off on every stack of ``env`` (a deliberate teardown)."""
-    for name, stack in sorted(_stacks(env, variables).items()):
+    """Lift every guard that stops ``sceptre delete <env>``: a deliberate teardown only.
+
+    Turns off termination protection on each stack, and deletion protection on
+    the database and the load balancer. The database's ``DeletionPolicy:
+    Snapshot`` (prod) still takes a final snapshot when its stack is deleted,
+    and the retained key, secrets, images and logs stay. The templates still
+    say "protected": relaunch instead of deleting, and the next change that
+    touches them turns protection back on.
+    """
+    stacks = _stacks(env, variables)
+    for name, stack in sorted(stacks.items()):
         if name.startswith(f"{env}/") and _status(stack) is not None:
             stack.connection_manager.call(
                 service="cloudformation",
@@ -131,6 +140,24 @@ def unprotect(env: str, variables: dict[str, str]) -> None:
                 kwargs={"StackName": stack.external_name, "EnableTerminationProtection": False},
             )
             print(f"unprotect: termination protection off for {stack.external_name}")
+    database = stacks.get(f"{env}/database")
+    if database is not None and _status(database) is not None:
+        identifier = outputs(database)["DBInstanceIdentifier"]
+        database.connection_manager.call(
+            service="rds",
+            command="modify_db_instance",
+            kwargs={"DBInstanceIdentifier": identifier, "DeletionProtection": False, "ApplyImmediately": True},
+        )
+        print(f"unprotect: deletion protection off for database {identifier} (a final snapshot is still taken)")
+    alb = stacks.get(f"{env}/alb")
+    if alb is not None and _status(alb) is not None:
+        arn = outputs(alb)["LoadBalancerArn"]
+        alb.connection_manager.call(
+            service="elbv2",
+            command="modify_load_balancer_attributes",
+            kwargs={"LoadBalancerArn": arn, "Attributes": [{"Key": "deletion_protection.enabled", "Value": "false"}]},
+        )
+        print(f"unprotect: deletion protection off for load balancer {arn.rsplit('/', 2)[-2]}")
 
 
 def _request(url: str, key: str | None, body: dict | None = None) -> tuple[int, float]:

@@ -112,6 +112,23 @@ def _load_balancer_attributes() -> None:
 
     FakeLoadBalancer.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
+    # moto deletes a load balancer whatever its deletion protection says.
+    from moto.elbv2.exceptions import ELBClientError
+    from moto.elbv2.models import ELBv2Backend
+
+    original_delete = ELBv2Backend.delete_load_balancer
+
+    def delete_load_balancer(self: Any, arn: str) -> None:
+        balancer = self.load_balancers.get(arn)
+        if balancer is not None and balancer.attrs.get("deletion_protection.enabled") == "true":
+            raise ELBClientError(
+                "OperationNotPermitted",
+                f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled",
+            )
+        original_delete(self, arn)
+
+    ELBv2Backend.delete_load_balancer = delete_load_balancer
+
 
 def _target_group_attributes() -> None:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -172,6 +189,25 @@ def _log_group_kms_key() -> None:
         return original_create(cls, resource_name, json, account_id, region_name, **kwargs)
 
     LogGroup.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _kms_key_policy_is_text() -> None:
+    """moto keeps a CloudFormation key's KeyPolicy as a dict, then fails (500) to parse it on DescribeKey."""
+    import json
+
+    from moto.kms.models import Key
+
+    original_create = Key.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        key = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        if isinstance(key.policy, dict):
+            key.policy = json.dumps(key.policy)
+        return key
+
+    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
 def _conditional_bucket_policy_statements_are_not_enforced() -> None:
@@ -302,6 +338,7 @@ def install() -> None:
     _target_group_attributes()
     _bucket_properties()
     _log_group_kms_key()
+    _kms_key_policy_is_text()
     _conditional_bucket_policy_statements_are_not_enforced()
     _deletes_that_moto_skips()
     _INSTALLED = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -224,6 +225,57 @@ def test_relaunch_dev__through_make_local__changes_nothing_and_says_so(emulator,
     for name, stack in after.items():
         assert stack["StackStatus"] == "CREATE_COMPLETE"
         assert stack.get("LastUpdatedTime") == before[name].get("LastUpdatedTime")
+
+
+BAD_CONFIGS = [
+    (
+        "network",
+        'FlowLogRetentionDays: "14"',
+        'FlowLogRetentionDays: "14"\n  VpcCidr: 10.0.0.0/33',
+        "VpcCidr='10.0.0.0/33'",
+    ),
+    (
+        "litellm",
+        'MinCapacity: "1"\n  MaxCapacity: "4"',
+        'MinCapacity: "4"\n  MaxCapacity: "3"',
+        "MinCapacity 4 is greater",
+    ),
+    ("alb", 'EnableHttps: "false"', 'EnableHttps: "true"', "EnableHttps is true but DomainName is empty"),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "old", "new", "message"), BAD_CONFIGS, ids=["invalid CIDR", "min above max", "HTTPS without a domain"]
+)
+def test_relaunch_dev__bad_config__fails_in_one_line_before_any_stack_changes(
+    emulator, dev, tmp_path, stack, old, new, message
+):
+    for name in ("config", "templates", "image", "lambdas"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    config = tmp_path / "config" / "dev" / f"{stack}.yaml"
+    assert old in config.read_text()
+    config.write_text(config.read_text().replace(old, new, 1))
+    cloudformation = emulator.client("cloudformation")
+    before = {
+        s["StackName"]: (s["StackStatus"], s.get("LastUpdatedTime")) for s in cloudformation.describe_stacks()["Stacks"]
+    }
+
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/sceptre"), "launch", "-y", "dev"],
+        cwd=tmp_path,
+        env=emulator.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert any(message in line for line in (result.stdout + result.stderr).splitlines()), result.stdout + result.stderr
+    after = {
+        s["StackName"]: (s["StackStatus"], s.get("LastUpdatedTime")) for s in cloudformation.describe_stacks()["Stacks"]
+    }
+    assert after == before, "no stack was touched"
 
 
 def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing(emulator, dev):

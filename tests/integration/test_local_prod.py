@@ -8,9 +8,13 @@ checked through the emulator's service APIs.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
+
+from tools.render import ROOT
 
 STACKS = ["security", "network", "alb", "database", "litellm"]
 DOMAIN = "llm.example.test"
@@ -131,3 +135,40 @@ def test_delete_prod__is_refused_and_every_stack_and_the_database_remain(emulato
         "DBInstances"
     ]
     assert db["DBInstanceStatus"] == "available"
+
+
+def test_teardown_prod__after_unprotect__deletes_every_stack_and_leaves_a_final_snapshot(emulator, prod):
+    # Runs last: the module's prod is gone afterwards.
+    variables = ["--var", f"domain_name={DOMAIN}", "--var", f"hosted_zone_id={prod['HostedZoneId']}"]
+    rds = emulator.client("rds")
+    identifier = prod["DBInstanceIdentifier"]
+    # The load balancer refuses on its own too: lifting only termination protection is not enough.
+    balancer_attributes = emulator.client("elbv2").describe_load_balancer_attributes(
+        LoadBalancerArn=prod["LoadBalancerArn"]
+    )["Attributes"]
+    assert {"Key": "deletion_protection.enabled", "Value": "true"} in balancer_attributes
+
+    unprotect = subprocess.run(
+        [sys.executable, "-m", "tools.ops", *variables, "unprotect", "prod"],
+        cwd=ROOT,
+        env=emulator.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert unprotect.returncode == 0, unprotect.stdout + unprotect.stderr
+    deleted = emulator.sceptre(*variables, "delete", "-y", "prod")
+
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert emulator.client("cloudformation").describe_stacks()["Stacks"] == []
+    assert rds.describe_db_instances()["DBInstances"] == []
+    (snapshot,) = rds.describe_db_snapshots(DBInstanceIdentifier=identifier)["DBSnapshots"]
+    assert snapshot["SnapshotType"] == "manual" and snapshot["DBSnapshotIdentifier"].startswith(f"{identifier}-final-")
+    # Retained with the snapshot: the key that encrypts it, and the secrets.
+    kms = emulator.client("kms")
+    keys = {k["KeyArn"] for k in kms.list_keys()["Keys"]}
+    assert prod["KmsKeyArn"] in keys, keys
+    key = kms.describe_key(KeyId=prod["KmsKeyArn"].rsplit("/", 1)[1])["KeyMetadata"]
+    assert key["KeyState"] == "Enabled"
+    assert emulator.client("secretsmanager").describe_secret(SecretId=prod["MasterKeySecretArn"])["Name"]
