@@ -75,6 +75,16 @@ def test_item_8__database_uses_a_parameter_group_that_forces_tls(deployed, env):
 
 
 @pytest.mark.parametrize("env", ENVS)
+def test_item_10__database_keeps_a_week_of_backups_logs_and_minor_upgrades(deployed, env):
+    props = deployed[env]["database"].props("DBInstance")
+    assert int(props["BackupRetentionPeriod"]) >= 7
+    assert props["CopyTagsToSnapshot"] is True
+    assert props["AutoMinorVersionUpgrade"] is True
+    assert "postgresql" in props["EnableCloudwatchLogsExports"]
+    assert str(props["EnablePerformanceInsights"]).lower() == ("true" if env == "prod" else "false")
+
+
+@pytest.mark.parametrize("env", ENVS)
 def test_item_11__every_security_group_rule_is_described(deployed, env):
     for name, group in _of_type(deployed, env, "AWS::EC2::SecurityGroup").items():
         for rule in group["Properties"].get("SecurityGroupIngress", []) + group["Properties"].get(
