@@ -120,9 +120,13 @@ def test_launch_dev__load_balancer_logs_to_a_private_tls_only_bucket(emulator, d
     assert all(public.values())
 
 
-def test_launch_dev__flow_logs_are_encrypted_with_the_gateways_key(emulator, dev):
+def test_launch_dev__flow_logs_are_encrypted_with_the_network_stacks_own_rotating_key(emulator, dev):
     (group,) = emulator.client("logs").describe_log_groups(logGroupNamePrefix="/vpc/dev-litellm-flow-logs")["logGroups"]
-    assert group["kmsKeyId"] == dev["KmsKeyArn"]
+    kms = emulator.client("kms")
+    key = kms.describe_key(KeyId=group["kmsKeyId"].rsplit("/", 1)[1])["KeyMetadata"]
+    assert key["Description"] == "dev-litellm VPC flow logs key"
+    assert key["KeyManager"] == "CUSTOMER" and key["KeyState"] == "Enabled"
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
 
 
 def test_launch_dev__security_group_chain_holds_and_nothing_else_is_open(emulator, dev):

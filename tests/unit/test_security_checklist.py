@@ -43,12 +43,14 @@ def _as_list(value: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_item_1__key_policy_names_no_wildcard_principal(deployed, env):
-    key = deployed[env]["security"].props("KmsKey")
-    for statement in key["KeyPolicy"]["Statement"]:
+@pytest.mark.parametrize(("stack", "key"), [("security", "KmsKey"), ("network", "FlowLogKey")])
+def test_item_1__keys_rotate_and_their_policies_name_no_wildcard_principal(deployed, env, stack, key):
+    props = deployed[env][stack].props(key)
+    assert props["EnableKeyRotation"] is True and props["PendingWindowInDays"] == 30
+    for statement in props["KeyPolicy"]["Statement"]:
         principal = statement["Principal"]
         assert principal != "*" and principal.get("AWS") != "*", statement["Sid"]
-        if "Service" in principal and statement["Sid"] != "CloudWatchLogsOfThisGateway":
+        if "Service" in principal:
             assert "Condition" in statement, f"{statement['Sid']}: a service principal needs a condition"
 
 
@@ -215,7 +217,8 @@ def test_item_24__every_log_group_has_retention_and_the_customer_managed_key(dep
         props = group["Properties"]
         assert int(props["RetentionInDays"]) > 0, name
         key = props["KmsKeyId"]
-        assert key == {"Fn::GetAtt": ["KmsKey", "Arn"]} or str(key).startswith("arn:aws:kms:"), name
+        customer_managed = ({"Fn::GetAtt": ["KmsKey", "Arn"]}, {"Fn::GetAtt": ["FlowLogKey", "Arn"]})
+        assert key in customer_managed or str(key).startswith("arn:aws:kms:"), name
 
 
 def test_item_26__prod_stacks_are_protected_by_the_launch_and_the_policy_covers_every_stateful_type():
