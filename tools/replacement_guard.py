@@ -31,9 +31,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from llmgw_hooks.parameter_check import check_parameters
-from tools.render import ENVIRONMENTS, ROOT, render_environment
-from tools.resolve import resolve_template
+from tools.render import ENVIRONMENTS, ROOT
+from tools.specialise import specialise_environment
 
 # What holds data that a replacement would lose, or whose replacement would
 # orphan it (a retained old key or secret that nothing uses any more).
@@ -78,10 +77,8 @@ def stateful_identities(project: Path = ROOT) -> dict[str, Identity]:
     """Every stateful resource of every environment, keyed ``env/stack/LogicalId``."""
     found: dict[str, Identity] = {}
     for env in ENVIRONMENTS:
-        for name, stack in render_environment(env, project=project).items():
-            template = stack.template
-            values = check_parameters(template, stack.example_parameters())
-            found.update(identities_of(name, substitute(resolve_template(template, values), values)))
+        for name, resolved, values in specialise_environment(env, project):
+            found.update(identities_of(name, substitute(resolved, values)))
     return found
 
 

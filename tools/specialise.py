@@ -14,19 +14,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from llmgw_hooks.parameter_check import check_parameters
 from tools.render import ENVIRONMENTS, ROOT, render_environment
 from tools.resolve import resolve_template
 
 
+def specialise_environment(env: str, project: Path = ROOT) -> Iterator[tuple[str, dict[str, Any], dict[str, str]]]:
+    """Each stack of ``env`` as it deploys: ``(stack path, specialised template, parameter values)``."""
+    for name, stack in render_environment(env, project=project).items():
+        template = stack.template
+        values = check_parameters(template, stack.example_parameters())
+        yield name, resolve_template(template, values), values
+
+
 def write_specialised(out_dir: Path) -> list[Path]:
     written = []
     for env in ENVIRONMENTS:
-        for name, stack in render_environment(env).items():
-            template = stack.template
-            resolved = resolve_template(template, check_parameters(template, stack.example_parameters()))
+        for name, resolved, _ in specialise_environment(env):
             # Rules were checked by check_parameters; Conditions are now plain booleans.
             for section in ("Rules", "Conditions"):
                 resolved.pop(section, None)

@@ -6,11 +6,40 @@ works the same way here; :func:`install` applies them all, once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["install"]
 
 _INSTALLED = False
+
+
+def _wrap_cfn_create(
+    model: Any,
+    *,
+    properties: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    after: Callable[[Any, dict[str, Any], str, str], None] | None = None,
+) -> None:
+    """Keep moto's own create for ``model``, rewriting its properties first or finishing the object after.
+
+    ``properties`` gets a copy of the resource's Properties and returns what
+    moto should see; ``after`` gets the created object, the Properties, the
+    account and the region.
+    """
+    original = model.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        if properties is not None:
+            given = dict(cloudformation_json.get("Properties", {}))
+            cloudformation_json = {**cloudformation_json, "Properties": properties(given)}
+        created = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        if after is not None:
+            after(created, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return created
+
+    model.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
 def _ref_of_rds_groups_is_their_name() -> None:
@@ -89,18 +118,13 @@ def _load_balancer_attributes() -> None:
 
     # moto's create ignores LoadBalancerAttributes; AWS applies them, and
     # refuses access logging to a bucket that does not exist.
-    original_create = FakeLoadBalancer.create_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> Any:
+    def apply_attributes(balancer: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
         from moto.elbv2.models import elbv2_backends
         from moto.s3.models import s3_backends
 
-        balancer = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         attributes = {
             a["Key"]: str(a["Value"]).lower() if isinstance(a["Value"], bool) else str(a["Value"])
-            for a in cloudformation_json["Properties"].get("LoadBalancerAttributes", [])
+            for a in properties.get("LoadBalancerAttributes", [])
         }
         if attributes.get("access_logs.s3.enabled") == "true":
             bucket = attributes.get("access_logs.s3.bucket", "")
@@ -108,9 +132,8 @@ def _load_balancer_attributes() -> None:
                 raise ValueError(f"Access Denied for bucket: {bucket}. Please check S3bucket permission")
         if attributes:
             elbv2_backends[account_id][region_name].modify_load_balancer_attributes(balancer.arn, attributes)
-        return balancer
 
-    FakeLoadBalancer.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    _wrap_cfn_create(FakeLoadBalancer, after=apply_attributes)
 
     # moto deletes a load balancer whatever its deletion protection says.
     from moto.elbv2.exceptions import ELBClientError
@@ -155,40 +178,27 @@ def _bucket_properties() -> None:
     """moto's bucket create applies only encryption and tags; AWS also applies these."""
     from moto.s3.models import FakeBucket, s3_backends
 
-    original_create = FakeBucket.create_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> Any:
-        bucket = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        properties = cloudformation_json.get("Properties", {})
+    def apply_properties(bucket: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = s3_backends[account_id]["global"]
         if "PublicAccessBlockConfiguration" in properties:
             block = {key: str(value).lower() for key, value in properties["PublicAccessBlockConfiguration"].items()}
             backend.put_public_access_block(bucket.name, block)
         if "VersioningConfiguration" in properties:
             backend.put_bucket_versioning(bucket.name, properties["VersioningConfiguration"]["Status"])
-        return bucket
 
-    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    _wrap_cfn_create(FakeBucket, after=apply_properties)
 
 
 def _log_group_kms_key() -> None:
     """moto reads a log group's key as ``kmsKeyId`` (the API's spelling); CloudFormation says ``KmsKeyId``."""
     from moto.logs.models import LogGroup
 
-    original_create = LogGroup.create_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> Any:
-        properties = dict(cloudformation_json.get("Properties", {}))
+    def api_spelling(properties: dict[str, Any]) -> dict[str, Any]:
         if "KmsKeyId" in properties:
             properties["kmsKeyId"] = properties.pop("KmsKeyId")
-        json = {**cloudformation_json, "Properties": properties}
-        return original_create(cls, resource_name, json, account_id, region_name, **kwargs)
+        return properties
 
-    LogGroup.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    _wrap_cfn_create(LogGroup, properties=api_spelling)
 
 
 def _kms_key_policy_is_text() -> None:
@@ -197,17 +207,11 @@ def _kms_key_policy_is_text() -> None:
 
     from moto.kms.models import Key
 
-    original_create = Key.create_from_cloudformation_json.__func__
-
-    def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> Any:
-        key = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    def policy_as_text(key: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
         if isinstance(key.policy, dict):
             key.policy = json.dumps(key.policy)
-        return key
 
-    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    _wrap_cfn_create(Key, after=policy_as_text)
 
 
 def _conditional_bucket_policy_statements_are_not_enforced() -> None:

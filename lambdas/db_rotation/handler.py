@@ -29,10 +29,9 @@ from llmgw_common.rotation import (
     RotationError,
     current_value,
     dispatch,
+    finish_secret,
     logger,
     pending_value,
-    promote,
-    redeploy_service,
     store_pending,
 )
 
@@ -139,13 +138,6 @@ def test_secret(client: Any, arn: str, token: str) -> None:
     if not allowed:
         raise RotationError(f"testSecret: user {user} cannot use the database")
     logger.info("testSecret: user %s logs in with version %s", pending["username"], token)
-
-
-def finish_secret(client: Any, arn: str, token: str) -> None:
-    """Make the new version current, then start tasks that read it."""
-    promote(client, arn, token)
-    logger.info("finishSecret: version %s is AWSCURRENT", token)
-    redeploy_service(os.environ.get("ECS_CLUSTER", ""), os.environ.get("ECS_SERVICE", ""), "finishSecret")
 
 
 STEPS = {

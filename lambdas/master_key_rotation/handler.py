@@ -22,10 +22,9 @@ from llmgw_common.rotation import (
     RotationError,
     current_value,
     dispatch,
+    finish_secret,
     logger,
     pending_value,
-    promote,
-    redeploy_service,
     store_pending,
 )
 
@@ -85,13 +84,6 @@ def test_secret(client: Any, arn: str, token: str) -> None:
     if problems:
         raise RotationError(f"testSecret: version {token}: {'; '.join(problems)}")
     logger.info("testSecret: version %s is valid", token)
-
-
-def finish_secret(client: Any, arn: str, token: str) -> None:
-    """Make the new version current, then start tasks that read it."""
-    promote(client, arn, token)
-    logger.info("finishSecret: version %s is AWSCURRENT", token)
-    redeploy_service(os.environ.get("ECS_CLUSTER", ""), os.environ.get("ECS_SERVICE", ""), "finishSecret")
 
 
 STEPS = {

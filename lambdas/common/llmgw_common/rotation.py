@@ -83,6 +83,18 @@ def promote(client: Any, arn: str, token: str) -> None:
     )
 
 
+def finish_secret(client: Any, arn: str, token: str) -> None:
+    """finishSecret for both functions: make the new version current, then start tasks that read it.
+
+    The service is named by the function's ``ECS_CLUSTER`` and ``ECS_SERVICE`` environment.
+    """
+    import os
+
+    promote(client, arn, token)
+    logger.info("finishSecret: version %s is AWSCURRENT", token)
+    redeploy_service(os.environ.get("ECS_CLUSTER", ""), os.environ.get("ECS_SERVICE", ""), "finishSecret")
+
+
 def redeploy_service(cluster: str, service: str, step: str) -> None:
     """Start new tasks, because ECS reads secrets only when a task starts."""
     import boto3
