@@ -27,7 +27,7 @@ LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv gateway-venv schema-venv checkov-venv security taskcat-build local local-down local-summary gateway gateway-down bench test unit lint render clean
+.PHONY: help venv emulator-venv gateway-venv schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,12 +42,15 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP) ## Create .venv with the pinned tools and this repository's Sceptre plugins
 
-# moto[server] cannot share a venv with taskcat, so the emulator has its own.
+# moto[server] cannot share a venv with taskcat, so the emulator has its own. Beside
+# it, the SDK Lambda's python3.12 runtime bundles (boto3), for the functions it runs.
 $(EMULATOR_STAMP): emulator/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(EMULATOR_VENV)
 	$(EMULATOR_VENV)/bin/pip install --quiet --upgrade pip
 	$(EMULATOR_VENV)/bin/pip install --quiet -r emulator/requirements.txt
 	$(EMULATOR_VENV)/bin/pip install --quiet --no-deps -e .
+	$(EMULATOR_VENV)/bin/pip install --quiet --target $(EMULATOR_VENV)/lambda-runtimes/python3.12 \
+		--python-version 3.12 --only-binary=:all: "boto3==$$(sed -n 's/^boto3==//p' emulator/requirements.txt)"
 	touch $@
 
 emulator-venv: $(EMULATOR_STAMP) ## Create .venv-emulator with moto's server
@@ -87,6 +90,9 @@ local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Main job: start the local 
 
 local-summary: $(STAMP) ## Print the stacks and outputs of dev in the running emulator
 	@$(BIN)/python -m tools.local summary dev
+
+rotate: $(STAMP) ## Rotate a secret of the running rehearsal now, as Secrets Manager would: make rotate SECRET=master-key|database
+	@$(BIN)/python -m tools.local rotate dev $(SECRET)
 
 local-down: $(STAMP) ## Stop the local gateway and the local AWS emulator (its contents are lost)
 	@$(BIN)/python -m tools.gateway down

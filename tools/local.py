@@ -3,6 +3,7 @@
     python -m tools.local up                  start the emulator (once) on 127.0.0.1:$LOCAL_PORT
     python -m tools.local launch dev          sceptre launch -y dev against it, then print a summary
     python -m tools.local summary dev         print the summary again
+    python -m tools.local rotate dev master-key   rotate a secret now, as `aws secretsmanager rotate-secret`
     python -m tools.local down                stop the emulator
 
 Every failure this module expects ends in one line and exit status 2.
@@ -218,10 +219,64 @@ def summary(env_name: str, project_code: str, region: str) -> None:
     print("Stop it with: make local-down")
 
 
+def read_rotations(url: str) -> list[dict[str, Any]]:
+    """Every rotation the emulator has run (its ``/moto-api/llmgw/rotations``), oldest first."""
+    import json
+
+    with urllib.request.urlopen(f"{url}/moto-api/llmgw/rotations", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for_rotation(url: str, version_id: str, timeout: float) -> dict[str, Any]:
+    """The outcome of the rotation that staged ``version_id``, once it has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [r for r in read_rotations(url) if r["version_id"] == version_id]
+        if found and found[-1]["status"] != "InProgress":
+            return found[-1]
+        if time.monotonic() > deadline:
+            raise LocalError(f"the rotation of version {version_id} had not ended after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
+    """Rotate ``<env>-<project>/<secret>`` now and wait for Secrets Manager's steps to end."""
+    import boto3
+
+    require_running()
+    name = f"{env_name}-{project_code}/{secret}"
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint(),
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    try:
+        described = client.describe_secret(SecretId=name)
+    except client.exceptions.ResourceNotFoundException:
+        raise LocalError(f"secret {name} does not exist in the emulator; launch {env_name} first: make local") from None
+    if not described.get("RotationEnabled"):
+        raise LocalError(f"secret {name} has no rotation configured; the rotating ones are master-key and database")
+    started = time.monotonic()
+    try:
+        version = client.rotate_secret(SecretId=name)["VersionId"]
+    except client.exceptions.ClientError as err:
+        raise LocalError(f"rotate-secret {name}: {err.response['Error']['Message']}") from None
+    # Generous: Secrets Manager may run each of four steps three times, each up to the function's timeout.
+    outcome = wait_for_rotation(endpoint(), version, timeout=600)
+    steps = ", ".join(outcome["steps"])
+    if outcome["status"] != "Succeeded":
+        raise LocalError(f"rotation of {name} failed ({steps}): {outcome['failure']}")
+    print(f"rotated {name} in {time.monotonic() - started:.1f} s: {steps}; version {version} is AWSCURRENT")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "launch", "summary", "down"])
+    parser.add_argument("command", choices=["up", "launch", "summary", "rotate", "down"])
     parser.add_argument("env", nargs="?", default="dev")
+    parser.add_argument("secret", nargs="?", help="rotate: master-key or database")
     parser.add_argument("--var", action="append", default=[], help="passed to sceptre --var")
     parser.add_argument("--project-code", default=os.environ.get("PROJECT_CODE", "litellm"))
     parser.add_argument("--region", default=REGION)
@@ -240,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             down()
         elif args.command == "summary":
             summary(args.env, args.project_code, args.region)
+        elif args.command == "rotate":
+            if not args.secret:
+                raise LocalError("name the secret to rotate: make rotate SECRET=master-key (or SECRET=database)")
+            return rotate(args.env, args.secret, args.project_code, args.region)
         else:
             return launch(args.env, args.var, args.project_code, args.region)
     except LocalError as err:

@@ -94,10 +94,17 @@ def _name_the_failing_resource() -> None:
         except ResourceFailedError:
             raise
         except Exception as err:
-            reason = str(err) or type(err).__name__
-            raise ResourceFailedError(logical_id, resource_json.get("Type", "?"), reason) from err
+            raise ResourceFailedError(logical_id, resource_json.get("Type", "?"), _reason(err)) from err
 
     parsing.parse_and_create_resource = parse_and_create_resource
+
+
+def _reason(err: Exception) -> str:
+    """What CloudFormation reports for a failed call: the service's own message and error code."""
+    message, code = getattr(err, "message", None), getattr(err, "error_type", None)
+    if isinstance(message, str) and message and code:
+        return f'Resource handler returned message: "{message}" (Error Code: {code})'
+    return str(err) or type(err).__name__
 
 
 def _event(stack: models.Stack, logical_id: str, resource_type: str, status: str, reason: str) -> None:

@@ -38,7 +38,6 @@ __all__ = [
     "DBInstance",
     "LoggingConfiguration",
     "MetricAlarm",
-    "RotationSchedule",
     "ScalableTarget",
     "ScalingPolicy",
     "Secret",
@@ -263,78 +262,6 @@ class SecretTargetAttachment(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Detaching leaves the secret's value as it is, as on AWS."""
-
-
-class RotationSchedule(CloudFormationModel):
-    """AWS::SecretsManager::RotationSchedule.
-
-    Records the rotation function and rules on the secret. moto cannot run
-    Lambda code without a container engine, so no immediate rotation is
-    attempted; the rotation functions are tested against real PostgreSQL.
-    """
-
-    def __init__(self, secret_arn: str):
-        self.secret_arn = secret_arn
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-secretsmanager-rotationschedule.html
-        return "AWS::SecretsManager::RotationSchedule"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.secret_arn
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> RotationSchedule:
-        import time
-
-        properties = cloudformation_json["Properties"]
-        backend = secretsmanager_backends[account_id][region_name]
-        secret = backend.secrets[properties["SecretId"]]
-        days = int(properties.get("RotationRules", {}).get("AutomaticallyAfterDays", 0))
-        if not 1 <= days <= 1000:
-            raise ValueError("RotationRules.AutomaticallyAfterDays must be within 1-1000")
-        secret.rotation_requested = True
-        secret.rotation_enabled = True
-        secret.rotation_lambda_arn = properties.get("RotationLambdaARN", "")
-        secret.auto_rotate_after_days = days
-        secret.next_rotation_date = int(time.time()) + days * 86400
-        return cls(secret.arn)
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: RotationSchedule,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> RotationSchedule:
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        backend = secretsmanager_backends[account_id][region_name]
-        if self.secret_arn in backend.secrets:
-            secret = backend.secrets[self.secret_arn]
-            secret.rotation_enabled = False
-            secret.rotation_lambda_arn = ""
-            secret.auto_rotate_after_days = 0
 
 
 # ---- RDS -------------------------------------------------------------------------

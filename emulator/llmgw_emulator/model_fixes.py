@@ -240,6 +240,43 @@ def _conditional_bucket_policy_statements_are_not_enforced() -> None:
     FakeBucket.get_permission = get_permission
 
 
+def _service_linked_role_names() -> None:
+    """moto names a service-linked role after the service's DNS label (AWSServiceRoleForecs); IAM does not.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
+    """
+    from moto.iam import models
+
+    models.SERVICE_NAME_CONVERSION.update({"ecs": "ECS", "rds": "RDS", "elasticloadbalancing": "ElasticLoadBalancing"})
+
+
+def _moving_awscurrent_moves_the_current_value() -> None:
+    """UpdateSecretVersionStage moves AWSCURRENT's label but moto keeps serving the old version.
+
+    moto answers GetSecretValue without a stage, and every later
+    PutSecretValue, from its own record of the current version, which only
+    PutSecretValue updates. After a rotation's finishSecret the old value
+    came back, and the next put left two versions labelled AWSCURRENT.
+    """
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend.update_secret_version_stage
+
+    def update_secret_version_stage(
+        self: Any, secret_id: str, version_stage: str, remove_from_version_id: str, move_to_version_id: str
+    ) -> tuple[str, str]:
+        result = original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            secret = self.secrets[secret_id]
+            version = secret.versions[move_to_version_id]
+            secret.set_default_version_id(move_to_version_id)
+            secret.secret_string = version.get("secret_string")
+            secret.secret_binary = version.get("secret_binary")
+        return result
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
+
 def _deletes_that_moto_skips() -> None:
     """Give each model a stack delete that really deletes.
 
@@ -344,5 +381,7 @@ def install() -> None:
     _log_group_kms_key()
     _kms_key_policy_is_text()
     _conditional_bucket_policy_statements_are_not_enforced()
+    _moving_awscurrent_moves_the_current_value()
+    _service_linked_role_names()
     _deletes_that_moto_skips()
     _INSTALLED = True

@@ -1,8 +1,9 @@
 """Run moto's server on loopback with this project's CloudFormation extensions.
 
-    python -m llmgw_emulator.server --port 4566
+    python -m llmgw_emulator.server --port 4566 [--state-dir DIR]
 
-Exits 2 with one line if the port is taken. Runs until SIGTERM or SIGINT.
+Exits 2 with one line if the port is taken. Runs until SIGTERM or SIGINT,
+then stops the local databases it started.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import socket
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 
@@ -25,24 +27,38 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def build_server(host: str, port: int) -> Any:
+def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     """moto's server app with this project's extensions, answering one request at a time."""
     # Order matters: moto builds its CloudFormation type map on first use,
     # so the extra resource types must be defined before the first request.
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import cfn_engine, cfn_resources, model_fixes  # noqa: F401 - importing registers the types
+    from . import (  # noqa: F401 - importing registers the types
+        cfn_engine,
+        cfn_resources,
+        ecs_resources,
+        lambda_service,
+        model_fixes,
+        rds_postgres,
+        secrets_rotation,
+    )
+    from .request_lock import SERVER_LOCK
 
     cfn_engine.install()
     model_fixes.install()
+    ecs_resources.install()
+    lambda_service.install()
+    lambda_service.set_endpoint(f"http://{host}:{port}")
+    secrets_rotation.install()
+    rds_postgres.install()
+    rds_postgres.configure(state_dir, port)
     app = DomainDispatcherApplication(create_backend_app)
-    lock = threading.Lock()
 
     # moto's backends are not thread-safe: Sceptre launches stacks in
     # parallel, and concurrent CreateStack calls corrupt the stack registry.
     def serialised(environ: dict[str, Any], start_response: Any) -> Any:
-        with lock:
+        with SERVER_LOCK.held():
             return list(app(environ, start_response))
 
     return make_server(host, port, serialised, threaded=True, request_handler=MotoRequestHandler)
@@ -52,21 +68,37 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Local AWS emulator (moto) for the LiteLLM gateway stacks")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--state-dir", type=Path, help="where local databases keep their data (default: a temp dir)")
     args = parser.parse_args(argv)
 
+    from . import account
+
+    try:
+        kind = account.current()
+    except ValueError as err:
+        print(f"emulator: {err}")
+        return 2
     if not port_is_free(args.host, args.port):
         print(f"emulator: port {args.port} on {args.host} is already in use; pick another with LOCAL_PORT=<port>")
         return 2
 
-    server = build_server(args.host, args.port)
+    server = build_server(args.host, args.port, args.state_dir)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"emulator: listening on http://{args.host}:{args.port}", flush=True)
+    print(
+        f"emulator: playing a {kind.kind} account (LLMGW_ACCOUNT): Lambda concurrency {kind.lambda_concurrency_limit}, "
+        f"ECS service-linked role {'present' if kind.ecs_service_linked_role_exists else 'absent until created'}",
+        flush=True,
+    )
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
     server.shutdown()
+    from . import rds_postgres
+
+    rds_postgres.stop_all()
     return 0
 
 

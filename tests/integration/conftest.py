@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -71,20 +72,23 @@ class Emulator:
         return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
+def start_emulator(account: str = "new") -> tuple[subprocess.Popen[str], Emulator]:
+    """Start an emulator on a free port playing ``account`` (LLMGW_ACCOUNT); fails the test if it cannot."""
     if not EMULATOR_PYTHON.exists():
         message = f"{EMULATOR_PYTHON} is missing: run `make emulator-venv`"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     port = _free_port()
+    # A file, not a pipe: nobody reads the log while tests run, and a full pipe would stall the emulator.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the emulator
     process = subprocess.Popen(
         [str(EMULATOR_PYTHON), "-m", "llmgw_emulator.server", "--port", str(port)],
         cwd=ROOT / "emulator",
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, "LLMGW_ACCOUNT": account},
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -95,8 +99,20 @@ def emulator() -> Iterator[Emulator]:
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"emulator did not start: {process.stdout.read() if process.stdout else ''}")
+                log.seek(0)
+                pytest.fail(f"emulator did not start: {log.read()[-2000:]}")
             time.sleep(0.2)
-    yield Emulator(endpoint)
+    return process, Emulator(endpoint)
+
+
+def stop_emulator(process: subprocess.Popen[str]) -> None:
     process.terminate()
-    process.wait(timeout=10)
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    """A fresh emulator playing a new AWS account, the default and where first deploys die."""
+    process, running = start_emulator("new")
+    yield running
+    stop_emulator(process)

@@ -133,7 +133,8 @@ def test_getatt_with_a_dotted_attribute__resolves_and_unresolvable_outputs_fail(
     stack = create(emulator, resources, {"Host": {"Value": {"Fn::GetAtt": ["Db", "Endpoint.Address"]}}})
 
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    assert stack["Out"]["Host"].endswith(".rds.amazonaws.com")
+    # The local PostgreSQL that serves the instance listens on a loopback address of its own.
+    assert stack["Out"]["Host"].startswith("127.")
 
 
 def test_rds_snapshot_policy__leaves_a_final_snapshot_on_delete(emulator):
@@ -145,6 +146,7 @@ def test_rds_snapshot_policy__leaves_a_final_snapshot_on_delete(emulator):
                 "DBInstanceIdentifier": "snapshotted-db",
                 "DBInstanceClass": "db.t3.micro",
                 "Engine": "postgres",
+                "EngineVersion": "15.13",
                 "MasterUsername": "u",
                 "MasterUserPassword": "password123",
                 "AllocatedStorage": "20",
@@ -173,6 +175,7 @@ def test_rds_deletion_protection__fails_the_stack_delete_and_keeps_the_stack(emu
                 "DBInstanceIdentifier": "protected-db",
                 "DBInstanceClass": "db.t3.micro",
                 "Engine": "postgres",
+                "EngineVersion": "15.13",
                 "MasterUsername": "u",
                 "MasterUserPassword": "password123",
                 "AllocatedStorage": "20",
@@ -211,7 +214,7 @@ def test_secret__generates_its_value_and_a_template_change_alone_rewrites_it(emu
         secrets.describe_secret(SecretId=arn)
 
 
-def test_secret_target_attachment_and_rotation_schedule__update_the_secret(emulator):
+def test_secret_target_attachment__adds_the_instances_endpoint_and_keeps_the_other_keys(emulator):
     secret = {
         "Type": "AWS::SecretsManager::Secret",
         "Properties": {"SecretString": '{"username": "u", "password": "p"}'},
@@ -222,6 +225,7 @@ def test_secret_target_attachment_and_rotation_schedule__update_the_secret(emula
             "DBInstanceIdentifier": "attached-db",
             "DBInstanceClass": "db.t3.micro",
             "Engine": "postgres",
+            "EngineVersion": "15.13",
             "MasterUsername": "u",
             "MasterUserPassword": "password123",
             "AllocatedStorage": "20",
@@ -234,9 +238,25 @@ def test_secret_target_attachment_and_rotation_schedule__update_the_secret(emula
             "Type": "AWS::SecretsManager::SecretTargetAttachment",
             "Properties": {"SecretId": {"Ref": "S"}, "TargetId": {"Ref": "Db"}, "TargetType": "AWS::RDS::DBInstance"},
         },
+    }
+
+    stack = create(
+        emulator,
+        resources,
+        {"Arn": {"Value": {"Ref": "Attach"}}, "Host": {"Value": {"Fn::GetAtt": ["Db", "Endpoint.Address"]}}},
+    )
+
+    secrets = emulator.client("secretsmanager")
+    value = json.loads(secrets.get_secret_value(SecretId=stack["Out"]["Arn"])["SecretString"])
+    assert value["host"] == stack["Out"]["Host"] and value["port"] == 5432 and value["engine"] == "postgres"
+    assert value["password"] == "p" and value["dbInstanceIdentifier"] == "attached-db"
+
+
+def test_rotation_schedule__naming_a_function_that_does_not_exist__fails_the_create(emulator):
+    resources = {
+        "S": {"Type": "AWS::SecretsManager::Secret", "Properties": {"SecretString": "{}"}},
         "Rotate": {
             "Type": "AWS::SecretsManager::RotationSchedule",
-            "DependsOn": "Attach",
             "Properties": {
                 "SecretId": {"Ref": "S"},
                 "RotationLambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:rotate",
@@ -245,15 +265,15 @@ def test_secret_target_attachment_and_rotation_schedule__update_the_secret(emula
         },
     }
 
-    stack = create(emulator, resources, {"Arn": {"Value": {"Ref": "Attach"}}})
+    stack = create(emulator, resources)
 
-    secrets = emulator.client("secretsmanager")
-    value = json.loads(secrets.get_secret_value(SecretId=stack["Out"]["Arn"])["SecretString"])
-    assert value["host"].startswith("attached-db.") and value["port"] == 5432 and value["engine"] == "postgres"
-    assert value["password"] == "p"
-    described = secrets.describe_secret(SecretId=stack["Out"]["Arn"])
-    assert described["RotationEnabled"] is True
-    assert described["RotationRules"]["AutomaticallyAfterDays"] == 30
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    (failed,) = [e for e in stack["Events"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Rotate"
+    assert (
+        "Resource not found for ARN 'arn:aws:lambda:us-east-1:123456789012:function:rotate'"
+        in failed["ResourceStatusReason"]
+    )
 
 
 def test_security_group__inline_egress_replaces_the_default_and_standalone_rules_apply(emulator):

@@ -1,63 +1,32 @@
 """The rotation functions' zips: reproducible, and working in a clean Python of the Lambda runtime.
 
-The runtime is emulated as Lambda provides it: Python 3.12 started isolated
-(-I), with the zip extracted on its path and only boto3 beside it (the
-runtime's own SDK). The functions talk to the local AWS emulator.
+The functions run where Secrets Manager runs them: deployed from S3 into the
+local emulator, whose Lambda starts the zip in an isolated Python 3.12 with
+only the runtime's boto3 beside it, and rotated through RotateSecret. The
+database function rotates a login on the emulator's RDS, a real PostgreSQL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
-import boto3
+import psycopg2
 import pytest
 
 from llmgw_hooks.lambda_package import RUNTIME_PYTHON, build_zip, code_key
+from tools.local import wait_for_rotation
 from tools.render import ROOT
 
 FUNCTIONS = ("master_key_rotation", "db_rotation")
-TOKEN = "a1b2c3d4-0000-4000-8000-000000000001"
-
-
-def _runtime_python() -> str:
-    # A real interpreter, not a pyenv shim (which only works where that version is selected).
-    candidates = sorted(
-        str(p) for p in Path("/root/.pyenv/versions").glob(f"{RUNTIME_PYTHON}.*/bin/python{RUNTIME_PYTHON}")
-    )
-    candidates += [f"/usr/bin/python{RUNTIME_PYTHON}", shutil.which(f"python{RUNTIME_PYTHON}") or ""]
-    found = next((c for c in candidates if c and "/shims/" not in c and Path(c).exists()), None)
-    if found is None:
-        message = f"needs a Python {RUNTIME_PYTHON} interpreter, the Lambda runtime's version"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture(scope="module")
 def zips(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("zips")
     return {name: build_zip(ROOT, name, out) for name in FUNCTIONS}
-
-
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory) -> tuple[str, Path]:
-    """(python3.12, a directory holding boto3 as the Lambda runtime provides it)."""
-    python = _runtime_python()
-    sdk = tmp_path_factory.mktemp("runtime-sdk")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(sdk),
-         "--python-version", RUNTIME_PYTHON, "--only-binary=:all:", f"boto3=={boto3.__version__}"],
-        check=True,
-    )  # fmt: skip
-    return python, sdk
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -79,59 +48,65 @@ def test_zip__holds_the_handler_and_the_shared_package_and_no_bytecode(zips, nam
         )
 
 
-def run_in_runtime(runtime, zip_path: Path, workdir: Path, emulator, code: str) -> subprocess.CompletedProcess[str]:
-    python, sdk = runtime
-    task = workdir / "task"
-    zipfile.ZipFile(zip_path).extractall(task)  # as Lambda does: /var/task
-    script = f"import sys; sys.path[:0] = [{str(task)!r}, {str(sdk)!r}]\n" + code
-    env = {"PATH": "/usr/bin:/bin", **{k: v for k, v in emulator.env.items() if k.startswith("AWS_")}}
-    return subprocess.run([python, "-I", "-c", script], env=env, capture_output=True, text=True, timeout=120)
+def deploy(emulator, zip_path: Path, name: str, environment: dict[str, str], secret_arn: str) -> str:
+    """Upload the zip and create the function from S3 as the database stack does; let Secrets Manager invoke it."""
+    s3, iam, functions = emulator.client("s3"), emulator.client("iam"), emulator.client("lambda")
+    s3.create_bucket(Bucket=f"{name}-artifacts")
+    s3.upload_file(str(zip_path), f"{name}-artifacts", zip_path.name)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}  # fmt: skip
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    arn = functions.create_function(
+        FunctionName=name,
+        Runtime=f"python{RUNTIME_PYTHON}",
+        Architectures=["x86_64"],
+        Role=role,
+        Handler="handler.lambda_handler",
+        Code={"S3Bucket": f"{name}-artifacts", "S3Key": zip_path.name},
+        Timeout=60,
+        Environment={"Variables": environment},
+    )["FunctionArn"]
+    functions.add_permission(FunctionName=name, StatementId="secretsmanager", Action="lambda:InvokeFunction",
+                             Principal="secretsmanager.amazonaws.com", SourceArn=secret_arn)  # fmt: skip
+    return arn
 
 
-def test_master_key_zip__rotates_a_secret_in_the_runtime(zips, runtime, tmp_path, emulator):
+def test_master_key_zip__rotates_its_secret_when_secrets_manager_runs_it_in_the_runtime(zips, emulator):
     secrets = emulator.client("secretsmanager")
-    seeded = {"LITELLM_MASTER_KEY": "sk-" + "a" * 48, "LITELLM_SALT_KEY": "s" * 64}
+    seeded = {"LITELLM_MASTER_KEY": "sk-" + "a" * 48, "LITELLM_SALT_KEY": "s" * 64,
+              "LITELLM_PREVIOUS_MASTER_KEY": "", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": ""}  # fmt: skip
     arn = secrets.create_secret(Name="zip-test/master-key", SecretString=json.dumps(seeded))["ARN"]
-    secrets.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+    function = deploy(emulator, zips["master_key_rotation"], "zip-master-key", {"GRACE_DAYS": "7"}, arn)
 
-    result = run_in_runtime(
-        runtime,
-        zips["master_key_rotation"],
-        tmp_path,
-        emulator,
-        "import handler\n"
-        "for step in ('createSecret', 'setSecret', 'testSecret', 'finishSecret'):\n"
-        f"    event = {{'SecretId': {arn!r}, 'ClientRequestToken': {TOKEN!r}, 'Step': step}}\n"
-        "    handler.lambda_handler(event, None)\n",
-    )
+    version = secrets.rotate_secret(SecretId=arn, RotationLambdaARN=function,
+                                    RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]  # fmt: skip
+    outcome = wait_for_rotation(emulator.endpoint, version, timeout=300)
 
-    assert result.returncode == 0, result.stderr
+    assert outcome["status"] == "Succeeded", outcome
     rotated = json.loads(secrets.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
     assert rotated["LITELLM_PREVIOUS_MASTER_KEY"] == seeded["LITELLM_MASTER_KEY"] != rotated["LITELLM_MASTER_KEY"]
 
 
-def test_db_zip__imports_psycopg2_and_stages_a_version_in_the_runtime(zips, runtime, tmp_path, emulator):
-    secrets = emulator.client("secretsmanager")
-    value = {"username": "litellm", "password": "p", "host": "db.internal", "port": 5432, "dbname": "litellm"}
+def test_db_zip__rotates_the_password_of_an_emulated_rds_instance_with_psycopg2_from_its_wheel(zips, emulator):
+    rds, secrets = emulator.client("rds"), emulator.client("secretsmanager")
+    instance = rds.create_db_instance(
+        DBInstanceIdentifier="zip-test-db", Engine="postgres", EngineVersion="15.13", DBInstanceClass="db.t3.micro",
+        DBName="litellm", MasterUsername="litellm_admin", ManageMasterUserPassword=True, AllocatedStorage=20,
+    )["DBInstance"]  # fmt: skip
+    value = {"username": "litellm", "password": "initial-Pa55", "dbname": "litellm", "engine": "postgres",
+             "host": instance["Endpoint"]["Address"], "port": instance["Endpoint"]["Port"]}  # fmt: skip
     arn = secrets.create_secret(Name="zip-test/database", SecretString=json.dumps(value))["ARN"]
-    secrets.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
-    token = "a1b2c3d4-0000-4000-8000-000000000002"
+    environment = {"MASTER_SECRET_ARN": instance["MasterUserSecret"]["SecretArn"], "DB_SSLMODE": "require"}
+    function = deploy(emulator, zips["db_rotation"], "zip-db", environment, arn)
 
-    result = run_in_runtime(
-        runtime,
-        zips["db_rotation"],
-        tmp_path,
-        emulator,
-        "import handler, psycopg2\n"
-        "print(psycopg2.__version__)\n"
-        f"event = {{'SecretId': {arn!r}, 'ClientRequestToken': {token!r}, 'Step': 'createSecret'}}\n"
-        "handler.lambda_handler(event, None)\n",
-    )
+    version = secrets.rotate_secret(SecretId=arn, RotationLambdaARN=function,
+                                    RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]  # fmt: skip
+    outcome = wait_for_rotation(emulator.endpoint, version, timeout=300)
 
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("2.9")
-    pending = json.loads(secrets.get_secret_value(SecretId=arn, VersionId=token)["SecretString"])
-    assert pending["username"] == "litellm_clone"
-    assert pending["DATABASE_URL"].startswith("postgresql://litellm_clone:") and pending["DATABASE_URL"].endswith(
-        "sslmode=require"
-    )
+    assert outcome["status"] == "Succeeded", outcome
+    current = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+    assert current["username"] == "litellm_clone"
+    with psycopg2.connect(current["DATABASE_URL"], connect_timeout=5) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT session_user")
+        assert cursor.fetchone() == ("litellm_clone",)
+    connection.close()

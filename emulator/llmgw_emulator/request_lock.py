@@ -1,0 +1,51 @@
+"""One request at a time, except while a request waits on code that calls back into the emulator.
+
+moto's backends are not thread-safe, so the server handles one request at a
+time. A Lambda function the emulator runs (a rotation step, say) calls the
+emulator's own APIs while the request that started it is still open; holding
+the lock then would deadlock. :meth:`ServerLock.released` lets such a wait
+give the lock up and take it back, so moto's code still never runs twice at
+once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["SERVER_LOCK", "ServerLock"]
+
+
+class ServerLock:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Run the block as the only thread inside moto."""
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._owner = None
+            self._lock.release()
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Give the lock up for the block if this thread holds it; outside the server, do nothing."""
+        if self._owner != threading.get_ident():
+            yield
+            return
+        self._owner = None
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire()
+            self._owner = threading.get_ident()
+
+
+SERVER_LOCK = ServerLock()
