@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from tests.integration.conftest import start_emulator, stop_emulator
 from tools.inventory import inventory
 from tools.render import ROOT
 
@@ -333,4 +334,28 @@ def test_local_summary__emulator_not_running__says_so_in_one_line():
     assert (
         result.stderr.strip()
         == f"local: the emulator is not running on http://127.0.0.1:{free}; start it with: make local"
+    )
+
+
+def test_launch_dev__a_reserved_concurrency_on_a_new_account__fails_with_lambdas_own_message(tmp_path):
+    """What the rotation functions reserved before (1), on an account with Lambda's new-account limit of 10."""
+    for name in ("config", "templates", "image", "lambdas"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    config = tmp_path / "config" / "dev" / "database.yaml"
+    config.write_text(config.read_text() + '  RotationReservedConcurrency: "1"\n')
+    process, emulator = start_emulator("new")
+    try:
+        result = subprocess.run(
+            [str(ROOT / ".venv/bin/sceptre"), "launch", "-y", "dev/database.yaml"],
+            cwd=tmp_path, env=emulator.env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        (stack,) = emulator.client("cloudformation").describe_stacks(StackName="litellm-dev-database")["Stacks"]
+    finally:
+        stop_emulator(process)
+
+    assert result.returncode != 0
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert (
+        "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution "
+        "below its minimum value of [10]." in result.stdout + result.stderr
     )
