@@ -65,22 +65,34 @@ def set_secret(client: Any, arn: str, token: str) -> None:
 
 
 def test_secret(client: Any, arn: str, token: str) -> None:
-    """Check the staged version before it becomes current."""
+    """Check the staged version before it becomes current.
+
+    Secrets Manager also calls this step alone, to test the rotation
+    configuration (``RotateImmediately`` false): the AWSPENDING version is
+    then a copy of the current one, and a well-formed copy passes.
+    """
     pending, current = pending_value(client, arn, token), current_value(client, arn)
     if pending is None:
         raise RotationError(f"testSecret: version {token} was never staged")
     problems = []
-    if not is_master_key(pending.get("LITELLM_MASTER_KEY")) or pending["LITELLM_MASTER_KEY"] == current.get(
-        "LITELLM_MASTER_KEY"
-    ):
-        problems.append("the new master key is not a fresh sk- key")
+    if not is_master_key(pending.get("LITELLM_MASTER_KEY")):
+        problems.append("the master key is not an sk- key")
     if pending.get("LITELLM_SALT_KEY") != current.get("LITELLM_SALT_KEY"):
         problems.append("the salt key changed")
+    if pending.get("LITELLM_MASTER_KEY") == current.get("LITELLM_MASTER_KEY"):
+        if problems:
+            raise RotationError(f"testSecret: version {token}: {'; '.join(problems)}")
+        logger.info("testSecret: version %s holds the current key (Secrets Manager's configuration test)", token)
+        return
     if pending.get("LITELLM_PREVIOUS_MASTER_KEY") != current.get("LITELLM_MASTER_KEY"):
         problems.append("the previous key is not the current key")
-    expires = datetime.fromisoformat(str(pending.get("LITELLM_PREVIOUS_MASTER_KEY_EXPIRES")))
-    if not now() < expires <= now() + grace() + timedelta(minutes=5):
-        problems.append("the previous key's expiry is not within the grace period")
+    try:
+        expires = datetime.fromisoformat(str(pending.get("LITELLM_PREVIOUS_MASTER_KEY_EXPIRES")))
+    except ValueError:
+        problems.append("the previous key has no expiry")
+    else:
+        if not now() < expires <= now() + grace() + timedelta(minutes=5):
+            problems.append("the previous key's expiry is not within the grace period")
     if problems:
         raise RotationError(f"testSecret: version {token}: {'; '.join(problems)}")
     logger.info("testSecret: version %s is valid", token)

@@ -110,3 +110,19 @@ def test_db_zip__rotates_the_password_of_an_emulated_rds_instance_with_psycopg2_
         cursor.execute("SELECT session_user")
         assert cursor.fetchone() == ("litellm_clone",)
     connection.close()
+
+
+def test_master_key_zip__passes_secrets_managers_configuration_test(zips, emulator):
+    """RotateImmediately false: Secrets Manager runs testSecret alone against a copy of the current version."""
+    secrets = emulator.client("secretsmanager")
+    seeded = {"LITELLM_MASTER_KEY": "sk-" + "b" * 48, "LITELLM_SALT_KEY": "s" * 64,
+              "LITELLM_PREVIOUS_MASTER_KEY": "", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": ""}  # fmt: skip
+    arn = secrets.create_secret(Name="zip-test/master-key-config", SecretString=json.dumps(seeded))["ARN"]
+    function = deploy(emulator, zips["master_key_rotation"], "zip-master-key-config", {"GRACE_DAYS": "7"}, arn)
+
+    version = secrets.rotate_secret(SecretId=arn, RotationLambdaARN=function, RotateImmediately=False,
+                                    RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]  # fmt: skip
+    outcome = wait_for_rotation(emulator.endpoint, version, timeout=300)
+
+    assert (outcome["kind"], outcome["status"], outcome["steps"]) == ("test", "Succeeded", ["testSecret: ok"]), outcome
+    assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]) == seeded
