@@ -84,6 +84,38 @@ def _split_getatt_on_the_first_dot() -> None:
     parsing.clean_json = clean_json
 
 
+def _equals_compares_strings() -> None:
+    """``Fn::Equals`` compares values as CloudFormation sees them: a Number parameter is a string.
+
+    moto keeps Number parameters as ints, so ``!Equals [!Ref Count, "0"]``
+    was false for Count 0, and a condition meant to leave a property out put
+    it in. "When you use the parameter elsewhere in your template (for
+    example, by using the Ref intrinsic function), the parameter value
+    becomes a string."
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
+    """
+    original = parsing.parse_condition
+
+    def as_text(value: Any) -> Any:
+        if isinstance(value, bool):
+            return str(value).lower()
+        return str(value) if isinstance(value, (int, float)) else value
+
+    @functools.wraps(original)
+    def parse_condition(condition: Any, resources_map: Any, condition_map: dict[str, Any]) -> bool:
+        if isinstance(condition, dict) and list(condition) == ["Fn::Equals"]:
+            values = [
+                condition_map[v["Condition"]]
+                if isinstance(v, dict) and "Condition" in v
+                else parsing.clean_json(v, resources_map)
+                for v in condition["Fn::Equals"]
+            ]
+            return as_text(values[0]) == as_text(values[1])
+        return original(condition, resources_map, condition_map)
+
+    parsing.parse_condition = parse_condition
+
+
 def _name_the_failing_resource() -> None:
     original = parsing.parse_and_create_resource
 
@@ -315,6 +347,7 @@ def install() -> None:
     if _INSTALLED:
         return
     _refuse_unsupported_types()
+    _equals_compares_strings()
     _split_getatt_on_the_first_dot()
     _name_the_failing_resource()
     _roll_back_failed_creates()

@@ -386,3 +386,19 @@ def test_web_acl_and_certificate__exist_and_a_missing_zone_fails_the_certificate
         }
     }
     assert create(emulator, missing_zone)["StackStatus"] == "ROLLBACK_COMPLETE"
+
+
+def test_condition_on_a_number_parameter__compares_it_as_the_string_cloudformation_makes_of_it(emulator):
+    template = {
+        "Parameters": {"Count": {"Type": "Number", "Default": 0}},
+        "Conditions": {"NoCount": {"Fn::Equals": [{"Ref": "Count"}, "0"]}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Zero": {"Value": {"Fn::If": ["NoCount", "yes", "no"]}}},
+    }
+    cloudformation = emulator.client("cloudformation")
+    name = _name()
+
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == {"Zero": "yes"}
