@@ -240,14 +240,28 @@ def _conditional_bucket_policy_statements_are_not_enforced() -> None:
     FakeBucket.get_permission = get_permission
 
 
-def _service_linked_role_names() -> None:
-    """moto names a service-linked role after the service's DNS label (AWSServiceRoleForecs); IAM does not.
+def _service_linked_roles() -> None:
+    """Name service-linked roles as IAM does (AWSServiceRoleForECS, not moto's AWSServiceRoleForecs),
+    and refuse an existing one with IAM's InvalidInput, not EntityAlreadyExists.
 
     https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
     """
     from moto.iam import models
+    from moto.iam.exceptions import EntityAlreadyExists, InvalidInput
 
     models.SERVICE_NAME_CONVERSION.update({"ecs": "ECS", "rds": "RDS", "elasticloadbalancing": "ElasticLoadBalancing"})
+    original = models.IAMBackend.create_service_linked_role
+
+    def create_service_linked_role(self: Any, service_name: str, description: str, suffix: str) -> Any:
+        try:
+            return original(self, service_name, description, suffix)
+        except EntityAlreadyExists as err:
+            name = getattr(err, "message", str(err)).split("Role with name ")[-1].split(" already exists")[0]
+            raise InvalidInput(
+                f"Service role name {name} has been taken in this account, please try a different suffix."
+            ) from None
+
+    models.IAMBackend.create_service_linked_role = create_service_linked_role
 
 
 def _moving_awscurrent_moves_the_current_value() -> None:
@@ -382,6 +396,6 @@ def install() -> None:
     _kms_key_policy_is_text()
     _conditional_bucket_policy_statements_are_not_enforced()
     _moving_awscurrent_moves_the_current_value()
-    _service_linked_role_names()
+    _service_linked_roles()
     _deletes_that_moto_skips()
     _INSTALLED = True

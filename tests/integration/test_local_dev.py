@@ -15,10 +15,12 @@ import subprocess
 import sys
 import time
 
+import psycopg2
 import pytest
 
 from tests.integration.conftest import start_emulator, stop_emulator
 from tools.inventory import inventory
+from tools.local import read_rotations
 from tools.render import ROOT
 
 STACKS = ["security", "network", "alb", "database", "litellm"]
@@ -182,10 +184,59 @@ def test_launch_dev__secrets_rotate_every_30_days_with_uploaded_functions(emulat
     assert sorted(k.split("-")[0] for k in keys) == ["lambdas/db_rotation", "lambdas/master_key_rotation"]
 
 
+def test_launch_dev__creating_the_schedules_ran_both_functions_as_secrets_manager_does(emulator, dev):
+    rotations = {r["secret_arn"]: r for r in read_rotations(emulator.endpoint)}
+
+    # RotateImmediatelyOnUpdate false: only the configuration test; true: the first rotation.
+    master, database = rotations[dev["MasterKeySecretArn"]], rotations[dev["DatabaseSecretArn"]]
+    assert (master["kind"], master["status"], master["steps"]) == ("test", "Succeeded", ["testSecret: ok"])
+    assert (database["kind"], database["status"]) == ("rotation", "Succeeded")
+    assert database["steps"] == ["createSecret: ok", "setSecret: ok", "testSecret: ok", "finishSecret: ok"]
+
+
+def test_launch_dev__the_database_secrets_url_connects_over_tls_to_the_instance_with_the_gateways_logins(emulator, dev):
+    secret = json.loads(
+        emulator.client("secretsmanager").get_secret_value(SecretId=dev["DatabaseSecretArn"])["SecretString"]
+    )
+
+    with psycopg2.connect(secret["DATABASE_URL"], connect_timeout=5) as connection, connection.cursor() as cursor:
+        assert connection.info.ssl_in_use
+        cursor.execute("SELECT session_user")
+        assert cursor.fetchone() == ("litellm_clone",), "the first rotation switched to the alternate login"
+        cursor.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'litellm%' ORDER BY 1")
+        assert [r[0] for r in cursor.fetchall()] == ["litellm", "litellm_admin", "litellm_clone", "litellm_owner"]
+    connection.close()
+    assert secret["host"] == dev["DBEndpoint"]
+
+
+@pytest.mark.parametrize("secret", ["master-key", "database"])
+def test_make_rotate__completes_all_four_steps_against_the_running_rehearsal(emulator, dev, secret):
+    ecs = emulator.client("ecs")
+
+    def deployment() -> str:
+        (service,) = ecs.describe_services(cluster=dev["ClusterName"], services=[dev["ServiceName"]])["services"]
+        return service["deployments"][0]["id"]
+
+    before = deployment()
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.local", "rotate", "dev", secret],
+        cwd=ROOT,
+        env={**os.environ, "LOCAL_PORT": emulator.endpoint.rsplit(":", 1)[1]},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"rotated dev-litellm/{secret} in " in result.stdout
+    assert "createSecret: ok, setSecret: ok, testSecret: ok, finishSecret: ok" in result.stdout
+    assert deployment() != before, "finishSecret asked ECS for a new deployment"
+
+
 def test_launch_dev__runs_both_hooks_and_the_image_hook_says_why_it_cannot_push(dev):
     log = dev["launch_log"]
     assert "secret master-key: set LITELLM_MASTER_KEY; kept LITELLM_SALT_KEY" in log
-    assert "secret database: set DATABASE_URL" in log
+    assert "secret database: kept DATABASE_URL" in log  # the first rotation, at the schedule's creation, wrote it
     (image_line,) = [line for line in log.splitlines() if " - image: " in line]
     assert "cannot be reached" in image_line and "was not built" in image_line
 
@@ -296,9 +347,10 @@ def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing
     assert order.index("litellm") < min(order.index("alb"), order.index("database"))
     assert max(order.index("alb"), order.index("database")) < min(order.index("security"), order.index("network"))
     assert emulator.client("cloudformation").describe_stacks()["Stacks"] == []
-    # dev retains nothing: the KMS key is scheduled for deletion, everything else is gone.
+    # dev retains nothing: the KMS key is scheduled for deletion, everything else is gone, but for
+    # the account's ECS service-linked role, which the launch created and which outlives every stack.
     left = {kind: items for kind, items in inventory(emulator.session()).items() if items}
-    assert left == {}
+    assert left == {"iam_roles": ["AWSServiceRoleForECS"]}
 
 
 def run_local(*args: str, port: int) -> subprocess.CompletedProcess[str]:
@@ -349,13 +401,17 @@ def test_launch_dev__a_reserved_concurrency_on_a_new_account__fails_with_lambdas
             [str(ROOT / ".venv/bin/sceptre"), "launch", "-y", "dev/database.yaml"],
             cwd=tmp_path, env=emulator.env, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
-        (stack,) = emulator.client("cloudformation").describe_stacks(StackName="litellm-dev-database")["Stacks"]
+        cloudformation = emulator.client("cloudformation")
+        (stack,) = cloudformation.describe_stacks(StackName="litellm-dev-database")["Stacks"]
+        events = cloudformation.describe_stack_events(StackName="litellm-dev-database")["StackEvents"]
     finally:
         stop_emulator(process)
 
     assert result.returncode != 0
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    (failed,) = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "MasterKeyRotationFunction"
     assert (
         "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution "
-        "below its minimum value of [10]." in result.stdout + result.stderr
+        "below its minimum value of [10]." in failed["ResourceStatusReason"]
     )
