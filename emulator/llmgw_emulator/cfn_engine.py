@@ -237,6 +237,28 @@ def _roll_back_failed_creates() -> None:
     models.CloudFormationBackend.create_stack = create_stack
 
 
+def _a_failed_nested_stack_fails_its_parent() -> None:
+    """An AWS::CloudFormation::Stack whose stack rolled back fails the parent's resource, as on AWS.
+
+    moto returned the rolled-back child as if created, and the parent failed
+    later, on an output the child no longer had, naming the wrong thing.
+    """
+    original = models.Stack.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> models.Stack:
+        child = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        if child.status != "CREATE_COMPLETE":
+            rollback = next(
+                (e.resource_status_reason for e in child.events if e.resource_status == "ROLLBACK_IN_PROGRESS"), ""
+            )
+            raise ValueError(f"Embedded stack {child.stack_id} was not successfully created: {rollback}")
+        return child
+
+    models.Stack.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
 def _refuse_empty_and_failed_updates() -> None:
     original = models.CloudFormationBackend.update_stack
 
@@ -351,6 +373,7 @@ def install() -> None:
     _split_getatt_on_the_first_dot()
     _name_the_failing_resource()
     _roll_back_failed_creates()
+    _a_failed_nested_stack_fails_its_parent()
     _refuse_empty_and_failed_updates()
     _delete_like_cloudformation()
     _keep_stacks_whose_delete_failed()

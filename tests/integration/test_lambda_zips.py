@@ -126,3 +126,23 @@ def test_master_key_zip__passes_secrets_managers_configuration_test(zips, emulat
 
     assert (outcome["kind"], outcome["status"], outcome["steps"]) == ("test", "Succeeded", ["testSecret: ok"]), outcome
     assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]) == seeded
+
+
+def test_master_key_zip__unseeded_placeholder__passes_the_configuration_test_but_is_never_rotated(zips, emulator):
+    """A stack launched without Sceptre's hooks (taskcat) keeps the template's placeholder."""
+    secrets = emulator.client("secretsmanager")
+    placeholder = {"LITELLM_MASTER_KEY": "UNSEEDED", "LITELLM_SALT_KEY": "s" * 64,
+                   "LITELLM_PREVIOUS_MASTER_KEY": "", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": ""}  # fmt: skip
+    arn = secrets.create_secret(Name="zip-test/master-key-unseeded", SecretString=json.dumps(placeholder))["ARN"]
+    function = deploy(emulator, zips["master_key_rotation"], "zip-master-key-unseeded", {"GRACE_DAYS": "7"}, arn)
+
+    tested = secrets.rotate_secret(SecretId=arn, RotationLambdaARN=function, RotateImmediately=False,
+                                   RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]  # fmt: skip
+    test = wait_for_rotation(emulator.endpoint, tested, timeout=300)
+    rotated = secrets.rotate_secret(SecretId=arn)["VersionId"]
+    rotation = wait_for_rotation(emulator.endpoint, rotated, timeout=300)
+
+    assert test["status"] == "Succeeded"
+    assert rotation["status"] == "Failed" and rotation["steps"][0] == "createSecret: RotationError"
+    assert "the current master key is not seeded yet" in rotation["failure"]
+    assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]) == placeholder

@@ -73,13 +73,18 @@ def test_taskcat_run__every_test_completes_in_the_emulator_and_is_cleaned_up(emu
 
     bucket = "taskcat-offline-staging"
     emulator.client("s3").create_bucket(Bucket=bucket)
+    # The taskcat pipeline's first step: taskcat runs no Sceptre hooks, so not !service_linked_role.
+    emulator.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
     with mock.patch.dict(os.environ, {**emulator.env, "HOME": str(tmp_path)}):
         test = CFNTest.from_file(project_root=str(ROOT), input_file=".taskcat.yml", regions="us-east-1")
         test.config.config.project.s3_bucket = bucket
         for case in test.config.config.tests.values():  # tests copy the project's settings when loaded
             case.s3_bucket = bucket
         test.lint_disable = True
-        test.run()
+        try:
+            test.run()
+        except Exception as err:
+            raise AssertionError(_failures(emulator.client("cloudformation"))) from err
         try:
             statuses = _stack_statuses(emulator.client("cloudformation"))
             root_name = re.compile(rf"^tCaT-({'|'.join(map(re.escape, VARIANTS))})-[0-9a-f]+$")
@@ -87,7 +92,7 @@ def test_taskcat_run__every_test_completes_in_the_emulator_and_is_cleaned_up(emu
             assert sorted(root_name.match(name)[1] for name in roots) == sorted(VARIANTS), statuses
             for root, status in roots.items():
                 nested = {n[len(root) + 1 :].split("-")[0]: s for n, s in statuses.items() if n.startswith(root + "-")}
-                assert status == "CREATE_COMPLETE", root
+                assert status == "CREATE_COMPLETE", (root, _failures(emulator.client("cloudformation")))
                 assert nested == dict.fromkeys(LOGICAL_IDS.values(), "CREATE_COMPLETE"), root
             # the variant's shape reached the nested stacks
             cloudformation = emulator.client("cloudformation")
@@ -102,6 +107,16 @@ def test_taskcat_run__every_test_completes_in_the_emulator_and_is_cleaned_up(emu
             test.clean_up()
         left = _stack_statuses(emulator.client("cloudformation"))
         assert left == {}, "taskcat's clean-up deletes every stack"
+
+
+def _failures(cloudformation) -> list[str]:
+    """Every CREATE_FAILED reason of every stack, nested ones included, for an assertion's message."""
+    found = []
+    for stack in cloudformation.list_stacks()["StackSummaries"]:  # deleted ones too: a failed nested stack
+        for event in cloudformation.describe_stack_events(StackName=stack["StackId"])["StackEvents"]:
+            if event["ResourceStatus"] == "CREATE_FAILED":
+                found.append(f"{stack['StackName']}/{event['LogicalResourceId']}: {event.get('ResourceStatusReason')}")
+    return found
 
 
 def _stack_statuses(cloudformation) -> dict[str, str]:
