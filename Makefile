@@ -55,6 +55,19 @@ $(EMULATOR_STAMP): emulator/requirements.txt pyproject.toml
 
 emulator-venv: $(EMULATOR_STAMP) ## Create .venv-emulator with moto's server
 
+# The emulator serves RDS PostgreSQL 15 with a real PostgreSQL 15 server: Debian's, which make
+# installs where it can (as root with apt), else says what to install.
+POSTGRES_SERVER := /usr/lib/postgresql/15/bin/postgres
+$(POSTGRES_SERVER):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's postgresql-15: the emulator's RDS runs on it"; \
+		apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null; }; \
+	else \
+		echo "make local needs PostgreSQL 15's server, which plays RDS: install Debian's postgresql-15 (or run make as root)"; \
+		exit 2; \
+	fi
+
 # The LiteLLM proxy from PyPI at the image's pinned release. prisma (the Python
 # package) lets the proxy answer auth errors without a database.
 $(GATEWAY_STAMP): image/build-args
@@ -83,7 +96,7 @@ $(CHECKOV_STAMP):
 
 checkov-venv: $(CHECKOV_STAMP) ## Create .venv-checkov with checkov, for the security gate
 
-local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) ## Main job: start the local AWS emulator, launch config/dev into it, start a local gateway
+local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) ## Main job: start the local AWS emulator, launch config/dev into it, start a local gateway
 	@$(BIN)/python -m tools.local up
 	@$(BIN)/python -m tools.local launch dev $(foreach v,$(VARS),--var $(v))
 	@$(BIN)/python -m tools.gateway up
@@ -107,7 +120,7 @@ gateway-down: $(STAMP) ## Stop the local gateway
 bench: $(GATEWAY_STAMP) ## Load-test the gateway: production settings vs the guide's, on one vCPU each (wrk, ~90 s)
 	$(GATEWAY_VENV)/bin/python -m tools.bench
 
-test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) ## Run every test (unit and integration)
+test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) $(POSTGRES_SERVER) ## Run every test (unit and integration)
 	$(BIN)/pytest
 
 unit: $(STAMP) ## Run the fast tests only
