@@ -28,7 +28,6 @@ from llmgw_common.rotation import (
     store_pending,
 )
 
-
 UNSEEDED = "UNSEEDED"  # the security template's placeholder, replaced by the seeding hook
 
 
