@@ -17,6 +17,8 @@ from typing import Any
 from moto.cloudformation import models, parsing
 from moto.cloudformation.exceptions import ValidationError
 
+from . import property_support
+
 __all__ = ["UnsupportedResourceTypeError", "install"]
 
 _INSTALLED = False
@@ -129,6 +131,18 @@ def _name_the_failing_resource() -> None:
             raise ResourceFailedError(logical_id, resource_json.get("Type", "?"), _reason(err)) from err
 
     parsing.parse_and_create_resource = parse_and_create_resource
+    original_parse = parsing.parse_resource_and_generate_name
+
+    # Every create and update resolves the resource here first: check the properties as resolved,
+    # so one that an Fn::If leaves out (AWS::NoValue) does not count.
+    @functools.wraps(original_parse)
+    def parse_resource_and_generate_name(logical_id: str, resource_json: dict[str, Any], resources_map: Any) -> Any:
+        parsed = original_parse(logical_id, resource_json, resources_map)
+        if parsed:
+            property_support.check(logical_id, parsed[1])
+        return parsed
+
+    parsing.parse_resource_and_generate_name = parse_resource_and_generate_name
 
 
 def _reason(err: Exception) -> str:
@@ -249,6 +263,8 @@ def _a_failed_nested_stack_fails_its_parent() -> None:
         cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> models.Stack:
         child = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        timeout = cloudformation_json.get("Properties", {}).get("TimeoutInMinutes")
+        child.timeout_in_minutes = int(timeout) if timeout is not None else None  # moto's nested create drops it
         if child.status != "CREATE_COMPLETE":
             rollback = next(
                 (e.resource_status_reason for e in child.events if e.resource_status == "ROLLBACK_IN_PROGRESS"), ""

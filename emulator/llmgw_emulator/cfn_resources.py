@@ -44,7 +44,9 @@ __all__ = [
     "SecretTargetAttachment",
     "SecurityGroup",
     "SecurityGroupEgress",
+    "SecurityGroupIngress",
     "Service",
+    "SubnetRouteTableAssociation",
     "Subscription",
     "TaskDefinition",
     "WebACL",
@@ -305,7 +307,7 @@ class DBInstance(CloudFormationModel):
         def number(key: str) -> int | None:
             return int(p[key]) if key in p else None
 
-        return rds_backends[account_id][region_name].create_db_instance(
+        instance = rds_backends[account_id][region_name].create_db_instance(
             {
                 "db_instance_identifier": resource_name.lower(),
                 "db_instance_class": p["DBInstanceClass"],
@@ -337,6 +339,12 @@ class DBInstance(CloudFormationModel):
                 "tags": p.get("Tags", []),
             }
         )
+        # moto's model has no Performance Insights; its API serialiser reads these names.
+        instance.performance_insights_enabled = _flag(p.get("EnablePerformanceInsights", False))
+        if instance.performance_insights_enabled:
+            instance.performance_insights_kms_key_id = p.get("PerformanceInsightsKMSKeyId")
+            instance.performance_insights_retention_period = int(p.get("PerformanceInsightsRetentionPeriod", 7))
+        return instance
 
 
 # ---- CloudWatch and Application Auto Scaling ------------------------------------
@@ -665,8 +673,14 @@ class SecurityGroup(CloudFormationModel):
         ec2_backends[account_id][region_name].delete_security_group(group_id=resource_name)
 
 
-class SecurityGroupEgress(CloudFormationModel):
-    """AWS::EC2::SecurityGroupEgress, the standalone twin of moto's SecurityGroupIngress."""
+class _SecurityGroupRule:
+    """A standalone security group rule; moto's ingress model dropped a peer group's Description.
+
+    A mixin, not a CloudFormationModel: moto registers only direct subclasses of that as types.
+    """
+
+    direction = ""  # "ingress" or "egress"
+    peer_key = ""
 
     def __init__(self, group_id: str, vpc_id: str | None, permission: dict[str, Any]):
         self.group_id = group_id
@@ -674,21 +688,21 @@ class SecurityGroupEgress(CloudFormationModel):
         self.permission = permission
 
     @staticmethod
-    def cloudformation_type() -> str:
-        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupegress.html
-        return "AWS::EC2::SecurityGroupEgress"
-
-    @staticmethod
     def cloudformation_name_type() -> str:
         return ""
 
     @property
     def physical_resource_id(self) -> str:
-        return f"{self.group_id}|egress|{self.permission['ip_protocol']}|{self.permission['from_port']}"
+        p = self.permission
+        return f"{self.group_id}|{self.direction}|{p['ip_protocol']}|{p['from_port']}|{p['to_port']}"
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
         return False
+
+    @classmethod
+    def _call(cls, ec2: Any, action: str) -> Any:
+        return getattr(ec2, f"{action}_security_group_{cls.direction}")
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -698,30 +712,117 @@ class SecurityGroupEgress(CloudFormationModel):
         account_id: str,
         region_name: str,
         **kwargs: Any,
-    ) -> SecurityGroupEgress:
+    ) -> _SecurityGroupRule:
         p = cloudformation_json["Properties"]
         ec2 = ec2_backends[account_id][region_name]
         (group,) = ec2.describe_security_groups(group_ids=[p["GroupId"]])
-        permission = _ip_permission(p, "DestinationSecurityGroupId")
-        ec2.authorize_security_group_egress(group_name_or_id=group.id, vpc_id=group.vpc_id, **permission)
+        permission = _ip_permission(p, cls.peer_key)
+        cls._call(ec2, "authorize")(group_name_or_id=group.id, vpc_id=group.vpc_id, **permission)
         return cls(group.id, group.vpc_id, permission)
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls,
-        original_resource: SecurityGroupEgress,
+        original_resource: _SecurityGroupRule,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> SecurityGroupEgress:
+    ) -> _SecurityGroupRule:
         original_resource.delete(account_id, region_name)
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         ec2 = ec2_backends[account_id][region_name]
-        if ec2.get_security_group_by_name_or_id(self.group_id, self.vpc_id) is not None:
-            ec2.revoke_security_group_egress(group_name_or_id=self.group_id, vpc_id=self.vpc_id, **self.permission)
+        if ec2.get_security_group_by_name_or_id(self.group_id, self.vpc_id) is not None:  # else gone with its group
+            self._call(ec2, "revoke")(group_name_or_id=self.group_id, vpc_id=self.vpc_id, **self.permission)
+
+
+class SecurityGroupIngress(_SecurityGroupRule, CloudFormationModel):
+    """AWS::EC2::SecurityGroupIngress."""
+
+    direction, peer_key = "ingress", "SourceSecurityGroupId"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupingress.html
+        return "AWS::EC2::SecurityGroupIngress"
+
+
+class SecurityGroupEgress(_SecurityGroupRule, CloudFormationModel):
+    """AWS::EC2::SecurityGroupEgress."""
+
+    direction, peer_key = "egress", "DestinationSecurityGroupId"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-securitygroupegress.html
+        return "AWS::EC2::SecurityGroupEgress"
+
+
+class SubnetRouteTableAssociation(CloudFormationModel):
+    """AWS::EC2::SubnetRouteTableAssociation through AssociateRouteTable, so DescribeRouteTables shows it.
+
+    moto's own model kept the association where no API reads it.
+    """
+
+    def __init__(self, association_id: str, route_table_id: str, subnet_id: str):
+        self.association_id = association_id
+        self.route_table_id = route_table_id
+        self.subnet_id = subnet_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnetroutetableassociation.html
+        return "AWS::EC2::SubnetRouteTableAssociation"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.association_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Id":
+            return self.association_id
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SubnetRouteTableAssociation:
+        p = cloudformation_json["Properties"]
+        ec2 = ec2_backends[account_id][region_name]
+        association = ec2.associate_route_table(p["RouteTableId"], subnet_id=p["SubnetId"])
+        return cls(association, p["RouteTableId"], p["SubnetId"])
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: SubnetRouteTableAssociation,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> SubnetRouteTableAssociation:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ec2 = ec2_backends[account_id][region_name]
+        if self.route_table_id in ec2.route_tables:  # else it went with its table
+            ec2.disassociate_route_table(self.association_id)
 
 
 # ---- ECS ---------------------------------------------------------------------------
@@ -829,7 +930,7 @@ class Service(CloudFormationModel):
                 }
                 for lb in p.get("LoadBalancers", [])
             ],
-            "launch_type": p.get("LaunchType") or ("FARGATE" if fargate else None),
+            "launch_type": p.get("LaunchType") or ("FARGATE" if fargate else None),  # moto needs one; reset below
             "platform_version": p.get("PlatformVersion"),
             "propagate_tags": p.get("PropagateTags", "NONE"),
             "tags": [{"key": t["Key"], "value": t["Value"]} for t in p.get("Tags", [])],
@@ -856,9 +957,44 @@ class Service(CloudFormationModel):
     ) -> Any:
         p = cloudformation_json["Properties"]
         cluster = p.get("Cluster", "default").split("/")[-1]
-        return ecs_backends[account_id][region_name].create_service(
+        service = ecs_backends[account_id][region_name].create_service(
             cluster, p.get("ServiceName", resource_name), **cls._arguments(p)
         )
+        return cls._settings(service, p)
+
+    @staticmethod
+    def _settings(service: Any, p: dict[str, Any]) -> Any:
+        """What moto's service model lacks; its API serialiser reads these attribute names."""
+        from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+        strategy = p.get("CapacityProviderStrategy")
+        if strategy:
+            service.capacity_provider_strategy = [
+                {
+                    "capacityProvider": s["CapacityProvider"],
+                    "weight": int(s.get("Weight", 0)),
+                    "base": int(s.get("Base", 0)),
+                }
+                for s in strategy
+            ]
+            service.launch_type = None  # a service with a strategy has no launch type on AWS
+            for deployment in service.deployments:
+                deployment.pop("launchType", None)
+                deployment["capacityProviderStrategy"] = service.capacity_provider_strategy
+        configuration = p.get("DeploymentConfiguration")
+        if configuration:
+            camel = remap_nested_keys(configuration, pascal_to_camelcase)
+            for key in ("maximumPercent", "minimumHealthyPercent"):
+                if key in camel:
+                    camel[key] = int(camel[key])
+            breaker = camel.get("deploymentCircuitBreaker")
+            if breaker:
+                camel["deploymentCircuitBreaker"] = {k: str(v).lower() == "true" for k, v in breaker.items()}
+            service.deployment_configuration = camel
+        if "HealthCheckGracePeriodSeconds" in p:
+            service.health_check_grace_period_seconds = int(p["HealthCheckGracePeriodSeconds"])
+        service.enable_ecs_managed_tags = str(p.get("EnableECSManagedTags", False)).lower() == "true"
+        return service
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
@@ -871,7 +1007,7 @@ class Service(CloudFormationModel):
     ) -> Any:
         p = cloudformation_json["Properties"]
         arguments = cls._arguments(p)
-        return ecs_backends[account_id][region_name].update_service(
+        service = ecs_backends[account_id][region_name].update_service(
             {
                 "cluster": original_resource.cluster_name,
                 "service": original_resource.name,
@@ -881,6 +1017,7 @@ class Service(CloudFormationModel):
                 "network_configuration": arguments["network_configuration"],
             }
         )
+        return cls._settings(service, p)
 
     @classmethod
     def delete_from_cloudformation_json(  # type: ignore[misc]
@@ -1014,8 +1151,9 @@ class BucketPolicy(CloudFormationModel):
 class WebACL(CloudFormationModel):
     """AWS::WAFv2::WebACL. Its Ref is ``name|id|scope``, as on AWS."""
 
-    def __init__(self, acl: Any):
+    def __init__(self, acl: Any, scope: str):
         self.acl = acl
+        self.scope = scope  # moto's web ACL does not keep its scope
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -1028,7 +1166,7 @@ class WebACL(CloudFormationModel):
 
     @property
     def physical_resource_id(self) -> str:
-        return f"{self.acl.name}|{self.acl.id}|{self.acl.scope}"
+        return f"{self.acl.name}|{self.acl.id}|{self.scope}"
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
@@ -1069,7 +1207,7 @@ class WebACL(CloudFormationModel):
             custom_response_bodies=p.get("CustomResponseBodies"),
             token_domains=p.get("TokenDomains"),
         )
-        return cls(acl)
+        return cls(acl, p["Scope"])
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
@@ -1085,7 +1223,7 @@ class WebACL(CloudFormationModel):
         wafv2_backends[account_id][region_name].update_web_acl(
             name=acl.name,
             _id=acl.id,
-            scope=acl.scope,
+            scope=original_resource.scope,
             default_action=p["DefaultAction"],
             rules=p.get("Rules", []),
             description=p.get("Description", ""),
@@ -1101,7 +1239,7 @@ class WebACL(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         acl = self.acl
-        wafv2_backends[account_id][region_name].delete_web_acl(acl.name, acl.scope, acl.id, acl.lock_token)
+        wafv2_backends[account_id][region_name].delete_web_acl(acl.name, self.scope, acl.id, acl.lock_token)
 
 
 class WebACLAssociation(CloudFormationModel):

@@ -93,10 +93,6 @@ class Cluster(CloudFormationModel):
         **kwargs: Any,
     ) -> Any:
         p = cloudformation_json["Properties"]
-        unknown = sorted(set(p) - {"ClusterName", "ClusterSettings", "CapacityProviders",
-                                   "DefaultCapacityProviderStrategy", "Tags"})  # fmt: skip
-        if unknown:
-            raise NotImplementedError(f"AWS::ECS::Cluster properties the emulator does not model: {unknown}")
         strategy = [
             {k: int(v) if k in ("Weight", "Base") else v for k, v in s.items()}
             for s in p.get("DefaultCapacityProviderStrategy", [])

@@ -30,13 +30,6 @@ _IN_FLIGHT: dict[str, int] = {}
 _IN_FLIGHT_LOCK = threading.Lock()
 _INSTALLED = False
 
-# Properties this model carries to the function; any other one fails the create by name.
-_HANDLED = {
-    "Architectures", "Code", "Description", "Environment", "FunctionName", "Handler", "KmsKeyArn",
-    "LoggingConfig", "MemorySize", "ReservedConcurrentExecutions", "Role", "Runtime", "Tags", "Timeout",
-    "VpcConfig",
-}  # fmt: skip
-
 
 class TooManyRequestsError(Exception):
     """Lambda throttled the invocation (HTTP 429, TooManyRequestsException)."""
@@ -194,9 +187,6 @@ class Function(CloudFormationModel):
 
     @staticmethod
     def _spec(name: str, p: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(p) - _HANDLED)
-        if unknown:
-            raise NotImplementedError(f"AWS::Lambda::Function properties the emulator does not model: {unknown}")
         copied = ("Code", "Handler", "Role", "Runtime", "Description", "MemorySize", "Timeout", "VpcConfig",
                   "Environment", "Architectures")  # fmt: skip
         spec = {key: p[key] for key in copied if key in p}

@@ -80,6 +80,23 @@ def _db_instance_attributes() -> None:
     DBInstance.get_cfn_attribute = get_cfn_attribute
 
 
+def _stack_resources_are_the_created_ones() -> None:
+    """DescribeStackResources listed a resource whose Condition is false as an entry with no ID or type."""
+    from moto.awslambda.models import Permission
+    from moto.cloudformation.models import Stack
+
+    # The resources created so far: reading the map's values would create the missing ones, which
+    # re-ran a rolled-back stack's failed resources on a DescribeStackResources.
+    Stack.stack_resources = property(  # type: ignore[assignment]
+        lambda self: [
+            r for r in self.resource_map._parsed_resources.values() if getattr(r, "logical_resource_id", None)
+        ]
+    )
+
+    # A model without a physical ID at all; AWS gives each one.
+    Permission.physical_resource_id = property(lambda self: self.logical_resource_id)  # type: ignore[attr-defined]
+
+
 def _nested_stack_outputs() -> None:
     """``!GetAtt Child.Outputs.Name`` reads a nested stack's output, as taskcat's entrypoint does."""
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -291,6 +308,142 @@ def _moving_awscurrent_moves_the_current_value() -> None:
     SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
 
 
+def _ec2_properties_moto_drops() -> None:
+    """Tags on gateways, addresses and route tables, and a VPC's DNS attributes, which moto's models ignore."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+    from moto.ec2.models.internet_gateways import InternetGateway
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.route_tables import RouteTable
+    from moto.ec2.models.vpcs import VPC
+
+    def tag(resource_id: Callable[[Any], str]) -> Callable[[Any, dict[str, Any], str, str], None]:
+        def apply(created: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+            tags = {t["Key"]: t["Value"] for t in properties.get("Tags", [])}
+            if tags:
+                ec2_backends[account_id][region_name].create_tags([resource_id(created)], tags)
+
+        return apply
+
+    for model, resource_id in (
+        (ElasticAddress, lambda a: a.allocation_id),
+        (InternetGateway, lambda g: g.id),
+        (NatGateway, lambda g: g.id),
+        (RouteTable, lambda t: t.id),
+    ):
+        _wrap_cfn_create(model, after=tag(resource_id))
+
+    def dns(vpc: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        for key, attribute in (
+            ("EnableDnsSupport", "enable_dns_support"),
+            ("EnableDnsHostnames", "enable_dns_hostnames"),
+        ):
+            if key in properties:
+                backend.modify_vpc_attribute(vpc.id, attribute, str(properties[key]).lower() == "true")
+
+    _wrap_cfn_create(VPC, after=dns)
+
+
+def _properties_other_models_drop() -> None:
+    """An ECR lifecycle policy, target group attributes, a bucket's ownership and lifecycle rules."""
+    from moto.ecr.models import Repository, ecr_backends
+    from moto.elbv2.models import FakeTargetGroup, elbv2_backends
+    from moto.s3.models import FakeBucket, s3_backends
+
+    def lifecycle_policy(repository: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        text = (properties.get("LifecyclePolicy") or {}).get("LifecyclePolicyText")
+        if text:
+            ecr_backends[account_id][region_name].put_lifecycle_policy(repository.registry_id, repository.name, text)
+
+    def target_group_attributes(group: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        attributes = {a["Key"]: str(a["Value"]).lower() if isinstance(a["Value"], bool) else str(a["Value"])
+                      for a in properties.get("TargetGroupAttributes", [])}  # fmt: skip
+        if attributes:
+            elbv2_backends[account_id][region_name].modify_target_group_attributes(group.arn, attributes)
+
+    def bucket_rules(bucket: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        backend = s3_backends[account_id]["global"]
+        encryption = properties.get("BucketEncryption")
+        if encryption:
+            # moto's conversion keeps the algorithm and key but drops BucketKeyEnabled.
+            from moto.s3.cloud_formation import cfn_to_api_encryption
+
+            converted = cfn_to_api_encryption(encryption)
+            enabled = encryption["ServerSideEncryptionConfiguration"][0].get("BucketKeyEnabled", False)
+            converted["Rule"]["BucketKeyEnabled"] = str(enabled).lower()
+            backend.put_bucket_encryption(bucket.name, converted)
+        ownership = properties.get("OwnershipControls")
+        if ownership:
+            # moto keeps the rule's ObjectOwnership value itself
+            backend.put_bucket_ownership_controls(bucket.name, ownership["Rules"][0]["ObjectOwnership"])
+        lifecycle = properties.get("LifecycleConfiguration")
+        if lifecycle:
+            backend.put_bucket_lifecycle_configuration(bucket.name, [_lifecycle_rule(r) for r in lifecycle["Rules"]])
+
+    def api_shapes(properties: dict[str, Any]) -> dict[str, Any]:
+        # moto's model keeps these as given, so CloudFormation's PascalCase reached the API's camelCase fields.
+        from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+        for key in ("EncryptionConfiguration", "ImageScanningConfiguration"):
+            if key in properties:
+                properties[key] = remap_nested_keys(properties[key], pascal_to_camelcase)
+        scan = properties.get("ImageScanningConfiguration")
+        if scan and "scanOnPush" in scan:
+            scan["scanOnPush"] = str(scan["scanOnPush"]).lower() == "true"
+        return properties
+
+    _wrap_cfn_create(Repository, properties=api_shapes, after=lifecycle_policy)
+    _wrap_cfn_create(FakeTargetGroup, after=target_group_attributes)
+    _wrap_cfn_create(FakeBucket, after=bucket_rules)
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the shape moto's PutBucketLifecycleConfiguration takes."""
+    converted: dict[str, Any] = {
+        "ID": rule.get("Id"),
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpiration" in rule:
+        converted["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        converted["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        }
+    unknown = set(rule) - {"Id", "Status", "Prefix", "ExpirationInDays", "NoncurrentVersionExpiration",
+                           "AbortIncompleteMultipartUpload"}  # fmt: skip
+    if unknown:
+        raise NotImplementedError(f"S3 lifecycle rule settings the emulator does not model: {sorted(unknown)}")
+    return converted
+
+
+def _role_policies_are_json_and_validated() -> None:
+    """moto stored a role's inline policies as Python's repr of a dict, and checked none of them.
+
+    IAM keeps policy JSON and refuses a malformed one (MalformedPolicyDocument), as a launch would.
+    """
+    import json
+
+    from moto.iam.models import Role
+    from moto.iam.policy_validation import IAMPolicyDocumentValidator
+
+    def as_json(properties: dict[str, Any]) -> dict[str, Any]:
+        policies = []
+        for policy in properties.get("Policies", []):
+            document = policy["PolicyDocument"]
+            text = document if isinstance(document, str) else json.dumps(document)
+            IAMPolicyDocumentValidator(text).validate()
+            policies.append({**policy, "PolicyDocument": text})
+        return {**properties, "Policies": policies}
+
+    _wrap_cfn_create(Role, properties=as_json)
+
+
 def _deletes_that_moto_skips() -> None:
     """Give each model a stack delete that really deletes.
 
@@ -304,8 +457,6 @@ def _deletes_that_moto_skips() -> None:
     from moto.ec2.models.internet_gateways import InternetGateway
     from moto.ec2.models.nat_gateways import NatGateway
     from moto.ec2.models.route_tables import Route, RouteTable
-    from moto.ec2.models.security_groups import SecurityGroupIngress
-    from moto.ec2.models.subnets import SubnetRouteTableAssociation
     from moto.ec2.models.vpcs import VPCEndPoint
     from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
     from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
@@ -332,30 +483,10 @@ def _deletes_that_moto_skips() -> None:
         if self.route_table.id in backend.route_tables:  # else it went with its table
             backend.delete_route(self.route_table.id, self.destination_cidr_block)
 
-    def delete_association(self: Any, account_id: str, region_name: str) -> None:
-        ec2(account_id, region_name).subnet_associations.pop(f"{self.route_table_id}:{self.subnet_id}", None)
-
     def delete_attachment(self: Any, account_id: str, region_name: str) -> None:
         backend = ec2(account_id, region_name)
         if self.gateway_id in backend.internet_gateways:
             backend.detach_internet_gateway(self.gateway_id, self.vpc_id)
-
-    def revoke_ingress(self: Any, account_id: str, region_name: str) -> None:
-        backend = ec2(account_id, region_name)
-        group = backend.get_security_group_by_name_or_id(self.security_group.id, self.security_group.vpc_id)
-        if group is None:
-            return  # the group went first, taking its rules with it
-        p = self.properties
-        peer = {"GroupId": p["SourceSecurityGroupId"]} if "SourceSecurityGroupId" in p else None
-        backend.revoke_security_group_ingress(
-            group_name_or_id=group.id,
-            ip_protocol=str(p["IpProtocol"]),
-            from_port=p.get("FromPort"),
-            to_port=p.get("ToPort"),
-            ip_ranges=[{"CidrIp": p["CidrIp"]}] if "CidrIp" in p else [],
-            source_groups=[peer] if peer else [],
-            vpc_id=group.vpc_id,
-        )
 
     deletes = {
         ElasticAddress: lambda self, a, r: ec2(a, r).release_address(allocation_id=self.allocation_id),
@@ -364,8 +495,6 @@ def _deletes_that_moto_skips() -> None:
         NatGateway: delete_nat_gateway,
         Route: delete_route,
         RouteTable: lambda self, a, r: ec2(a, r).delete_route_table(self.id),
-        SecurityGroupIngress: revoke_ingress,
-        SubnetRouteTableAssociation: delete_association,
         VPCEndPoint: delete_vpc_endpoint,
         VPCGatewayAttachment: delete_attachment,
         Cluster: lambda self, a, r: ecs_backends[a][r].delete_cluster(self.name),
@@ -389,6 +518,7 @@ def install() -> None:
     _adjacent_rds_windows_do_not_overlap()
     _db_instance_attributes()
     _nested_stack_outputs()
+    _stack_resources_are_the_created_ones()
     _load_balancer_attributes()
     _target_group_attributes()
     _bucket_properties()
@@ -397,5 +527,8 @@ def install() -> None:
     _conditional_bucket_policy_statements_are_not_enforced()
     _moving_awscurrent_moves_the_current_value()
     _service_linked_roles()
+    _ec2_properties_moto_drops()
+    _properties_other_models_drop()
+    _role_policies_are_json_and_validated()
     _deletes_that_moto_skips()
     _INSTALLED = True

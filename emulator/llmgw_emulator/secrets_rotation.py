@@ -312,9 +312,9 @@ class RotationSchedule(CloudFormationModel):
         **kwargs: Any,
     ) -> RotationSchedule:
         p = cloudformation_json["Properties"]
-        unknown = sorted(set(p) - {"SecretId", "RotationLambdaARN", "RotationRules", "RotateImmediatelyOnUpdate"})
-        if unknown or set(p.get("RotationRules", {})) - {"AutomaticallyAfterDays"}:
-            raise NotImplementedError(f"RotationSchedule properties the emulator does not model: {unknown}")
+        rules = sorted(set(p.get("RotationRules", {})) - {"AutomaticallyAfterDays"})
+        if rules:
+            raise NotImplementedError(f"RotationSchedule RotationRules the emulator does not model: {rules}")
         if "RotationLambdaARN" not in p:
             raise NotImplementedError("RotationSchedule without RotationLambdaARN (managed or hosted rotation)")
         backend = secretsmanager_backends[account_id][region_name]

@@ -74,8 +74,7 @@ def test_launch_dev__service_runs_in_private_subnets_with_the_ecs_group_behind_t
     assert network["securityGroups"] == [dev["EcsSecurityGroupId"]]
     assert network["assignPublicIp"] == "DISABLED"
     assert [lb["targetGroupArn"] for lb in service["loadBalancers"]] == [dev["TargetGroupArn"]]
-    # moto models no capacity-provider strategy; Fargate Spot shows as launch type FARGATE.
-    assert service["launchType"] == "FARGATE"
+    assert service["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
 
 
 def test_launch_dev__task_secrets_point_at_the_security_stacks_secrets(emulator, dev):
