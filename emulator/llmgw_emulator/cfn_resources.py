@@ -1148,6 +1148,25 @@ class BucketPolicy(CloudFormationModel):
 # ---- WAFv2 and ACM ---------------------------------------------------------------------
 
 
+def _as_api_blobs(node: Any) -> Any:
+    """A ByteMatchStatement's SearchString as the API carries it, base64; CloudFormation's template has the text.
+
+    moto keeps what it is given and returns it as is, and SDKs decode the blob from base64.
+    """
+    import base64
+
+    if isinstance(node, list):
+        return [_as_api_blobs(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _as_api_blobs(value) for key, value in node.items()}
+    if "ByteMatchStatement" in converted and isinstance(converted["ByteMatchStatement"].get("SearchString"), str):
+        match = dict(converted["ByteMatchStatement"])
+        match["SearchString"] = base64.b64encode(match["SearchString"].encode()).decode()
+        converted["ByteMatchStatement"] = match
+    return converted
+
+
 class WebACL(CloudFormationModel):
     """AWS::WAFv2::WebACL. Its Ref is ``name|id|scope``, as on AWS."""
 
@@ -1200,7 +1219,7 @@ class WebACL(CloudFormationModel):
             scope=p["Scope"],
             description=p.get("Description", ""),
             tags=_tags(p),
-            rules=p.get("Rules", []),
+            rules=_as_api_blobs(p.get("Rules", [])),
             association_config=p.get("AssociationConfig"),
             captcha_config=p.get("CaptchaConfig"),
             challenge_config=p.get("ChallengeConfig"),
@@ -1225,7 +1244,7 @@ class WebACL(CloudFormationModel):
             _id=acl.id,
             scope=original_resource.scope,
             default_action=p["DefaultAction"],
-            rules=p.get("Rules", []),
+            rules=_as_api_blobs(p.get("Rules", [])),
             description=p.get("Description", ""),
             visibility_config=p["VisibilityConfig"],
             lock_token=acl.lock_token,

@@ -621,7 +621,19 @@ def _record_set(aws: Aws, r: DeployedResource) -> dict[str, Any]:
 def _web_acl(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     name, acl_id, scope = r.physical_id.split("|")
     acl = aws.wafv2.get_web_acl(Name=name, Id=acl_id, Scope=scope)["WebACL"]
-    return {key: acl.get(key) for key in ("Name", "DefaultAction", "Rules", "VisibilityConfig")} | {"Scope": scope}
+    found = {key: acl.get(key) for key in ("Name", "DefaultAction", "Rules", "VisibilityConfig")}
+    return _text(found) | {"Scope": scope}
+
+
+def _text(node: Any) -> Any:
+    """WAF's blobs (a ByteMatchStatement's SearchString) as the text the template wrote."""
+    if isinstance(node, bytes):
+        return node.decode()
+    if isinstance(node, list):
+        return [_text(item) for item in node]
+    if isinstance(node, dict):
+        return {key: _text(value) for key, value in node.items()}
+    return node
 
 
 def _web_acl_association(aws: Aws, r: DeployedResource) -> dict[str, Any]:
