@@ -69,9 +69,12 @@ def test_launch_prod__waf_protects_the_load_balancer(emulator, prod):
     wafv2 = emulator.client("wafv2")
     acl = wafv2.get_web_acl_for_resource(ResourceArn=prod["LoadBalancerArn"])["WebACL"]
     rules = {rule["Name"]: rule for rule in acl["Rules"]}
-    assert set(rules) == {"rate-limit-per-ip", "aws-common-rules", "aws-known-bad-inputs"}
+    assert set(rules) == {"rate-limit-per-ip", "aws-common-rules", "aws-known-bad-inputs", "body-rules-outside-the-api"}
     overrides = rules["aws-common-rules"]["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
-    assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    assert {o["Name"] for o in overrides} == {
+        "SizeRestrictions_BODY", "CrossSiteScripting_BODY", "GenericLFI_BODY", "GenericRFI_BODY", "EC2MetaDataSSRF_BODY"
+    }  # fmt: skip
+    assert rules["body-rules-outside-the-api"]["Action"] == {"Block": {}}
 
 
 def test_launch_prod__waf_logs_blocked_and_counted_requests_without_api_keys(emulator, prod):
