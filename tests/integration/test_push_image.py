@@ -106,14 +106,16 @@ def aws(monkeypatch):
         yield
 
 
-def push(project: Path, port: int, tag: str | None = None) -> None:
+def push(project: Path, port: int, tag: str | None = None, architecture: str = "X86_64") -> None:
     hook = PushImage("image")
+    platform = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}[architecture]
     hook.stack = SimpleNamespace(
         name="dev/litellm",
         stack_group_config={"project_path": str(project)},
         parameters={
             "RepositoryUri": f"127.0.0.1:{port}/dev-litellm-proxy",
-            "ImageTag": tag or ImageDefinition.from_directory(project / "image").tag,
+            "ImageTag": tag or ImageDefinition.from_directory(project / "image", platform=platform).tag,
+            "CpuArchitecture": architecture,
         },
         connection_manager=ConnectionManager(region="us-east-1"),
     )
@@ -146,6 +148,38 @@ def test_push_image__new_content__is_built_and_pushed_under_its_content_tag(proj
 
     assert registry_has(registry, tag)
     assert "pushed" in caplog.text
+
+
+def _image_config(port: int, tag: str) -> dict:
+    """The pushed image's config, as a task's runtime reads it: architecture and OS."""
+    import json
+
+    credentials = "Basic " + base64.b64encode(f"AWS:{MOTO_ECR_PASSWORD}".encode()).decode()
+    accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+
+    def get(path: str, accept_type: str = "*/*") -> dict:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v2/dev-litellm-proxy/{path}")
+        request.add_header("Authorization", credentials)
+        request.add_header("Accept", accept_type)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    manifest = get(f"manifests/{tag}", accept)
+    return get(f"blobs/{manifest['config']['digest']}")
+
+
+@pytest.mark.parametrize(("architecture", "expected"), [("ARM64", "arm64"), ("X86_64", "amd64")])
+def test_push_image__builds_for_the_tasks_cpu_architecture_whatever_this_machine_is(
+    project, registry, architecture, expected
+):
+    platform = f"linux/{expected}"
+    tag = ImageDefinition.from_directory(project / "image", platform=platform).tag
+
+    push(project, registry, architecture=architecture)
+
+    config = _image_config(registry, tag)
+    assert (config["os"], config["architecture"]) == ("linux", expected)
+    assert f"-{expected}-" in tag, "the platform is part of the immutable tag"
 
 
 def test_push_image__second_run__finds_the_tag_and_does_not_rebuild(project, registry, caplog):

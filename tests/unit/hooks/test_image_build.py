@@ -24,6 +24,23 @@ def test_project_image__is_litellms_non_root_image_at_the_pinned_release():
     assert image.tag.startswith(f"{version}-")
 
 
+def test_content_tag__names_the_platform_and_differs_between_platforms():
+    amd64 = ImageDefinition.from_directory(ROOT / "image", platform="linux/amd64").tag
+    arm64 = ImageDefinition.from_directory(ROOT / "image", platform="linux/arm64").tag
+    version = ImageDefinition.from_directory(ROOT / "image").build_args["LITELLM_VERSION"]
+
+    assert amd64.startswith(f"{version}-amd64-") and arm64.startswith(f"{version}-arm64-")
+    assert amd64.rsplit("-", 1)[1] != arm64.rsplit("-", 1)[1]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_task_definition__runs_the_cpu_architecture_the_image_is_built_for(deployed, env):
+    litellm = deployed[env]["litellm"]
+    platform = litellm.props("TaskDefinition")["RuntimePlatform"]
+    assert platform == {"OperatingSystemFamily": "LINUX", "CpuArchitecture": litellm.values["CpuArchitecture"]}
+    assert litellm.rendered.parameters["CpuArchitecture"] == litellm.values["CpuArchitecture"], "set in the config"
+
+
 def test_base_image__fills_build_args_and_arg_defaults(tmp_path):
     image = definition(tmp_path, "ARG V=1\nARG R=reg\nFROM ${R}/x:v$V\n", "V=2\n")
     assert image.base_image == "reg/x:v2"
