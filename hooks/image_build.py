@@ -32,8 +32,19 @@ _MANIFEST_TYPES = ", ".join(
 )
 
 
+# The task definition's CpuArchitecture -> the image platform Fargate runs it on.
+PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
+
+
 class ImageError(Exception):
     """A build, push or registry failure, described in one line."""
+
+
+def platform_for(cpu_architecture: str) -> str:
+    """``linux/amd64`` for X86_64, ``linux/arm64`` for ARM64. Raises ImageError for anything else."""
+    if cpu_architecture not in PLATFORMS:
+        raise ImageError(f"CpuArchitecture {cpu_architecture!r} is not one Fargate runs ({', '.join(PLATFORMS)})")
+    return PLATFORMS[cpu_architecture]
 
 
 @dataclass(frozen=True)
@@ -41,14 +52,17 @@ class ImageDefinition:
     """Everything that decides an image's bytes: its build context and its build arguments.
 
     ``<context>/build-args`` holds ``KEY=VALUE`` lines (the pinned LiteLLM
-    version lives there); every file of the context is part of the hash.
+    version lives there); every file of the context is part of the hash, and
+    so is the platform: the same files built for amd64 and arm64 are two
+    images, and an immutable tag must name one of them.
     """
 
     context: Path
     build_args: dict[str, str] = field(default_factory=dict)
+    platform: str = "linux/amd64"
 
     @classmethod
-    def from_directory(cls, context: Path) -> ImageDefinition:
+    def from_directory(cls, context: Path, platform: str = "linux/amd64") -> ImageDefinition:
         if not (context / "Dockerfile").is_file():
             raise ImageError(f"{context} has no Dockerfile")
         args: dict[str, str] = {}
@@ -62,18 +76,18 @@ class ImageDefinition:
                 if not sep or not key.strip():
                     raise ImageError(f"{args_file}:{number}: expected KEY=VALUE, got {line!r}")
                 args[key.strip()] = value.strip()
-        return cls(context, args)
+        return cls(context, args, platform)
 
     @property
     def tag(self) -> str:
-        """``<LITELLM_VERSION or image>-<first 16 hex of sha256(files, args)>``: same inputs, same tag."""
-        digest = hashlib.sha256()
+        """``<LITELLM_VERSION or image>-<arch>-<16 hex of sha256(platform, files, args)>``: same inputs, same tag."""
+        digest = hashlib.sha256(f"{self.platform}\0".encode())
         for path in sorted(p for p in self.context.rglob("*") if p.is_file()):
             digest.update(path.relative_to(self.context).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
         digest.update(json.dumps(self.build_args, sort_keys=True).encode())
         prefix = self.build_args.get("LITELLM_VERSION", "image")
-        return f"{prefix}-{digest.hexdigest()[:16]}"
+        return f"{prefix}-{self.platform.rsplit('/', 1)[-1]}-{digest.hexdigest()[:16]}"
 
     @property
     def base_image(self) -> str | None:
@@ -206,7 +220,8 @@ class Builder:
             raise ImageError(f"{what} failed ({self.name}): {lines[-1] if lines else f'exit {result.returncode}'}")
 
     def build(self, definition: ImageDefinition, image: str) -> None:
-        args = ["bud"] if self.name == "buildah" else ["build"]
+        # The tasks' platform, not this machine's: an arm64 laptop must not push an amd64 task an arm64 image.
+        args = ["bud" if self.name == "buildah" else "build", "--platform", definition.platform]
         for key, value in sorted(definition.build_args.items()):
             args += ["--build-arg", f"{key}={value}"]
         args += ["--tag", image, "--file", str(definition.context / "Dockerfile"), str(definition.context)]

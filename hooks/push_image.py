@@ -18,7 +18,8 @@ class PushImage(Hook):
 
     The repository and tag are the stack's own ``RepositoryUri`` and
     ``ImageTag`` parameters, so the hook pushes exactly what the stack will
-    reference. The tag is a hash of the build context (see ``!image_tag``), so
+    reference, built for the platform of its ``CpuArchitecture`` parameter
+    (X86_64 or ARM64), whatever this machine is. The tag is a hash of the build context (see ``!image_tag``), so
     an unchanged image is found and not rebuilt. The argument is the build
     context, relative to the Sceptre project::
 
@@ -43,12 +44,20 @@ class PushImage(Hook):
         Raises:
             ImageNotAvailableError: the image is missing and cannot be built or pushed.
         """
-        from .image_build import Builder, ImageDefinition, ImageError, RegistryUnreachableError, check_base_image
+        from .image_build import (
+            Builder,
+            ImageDefinition,
+            ImageError,
+            RegistryUnreachableError,
+            check_base_image,
+            platform_for,
+        )
         from .image_build import split_repository_uri as split
 
         project = Path(self.stack.stack_group_config.get("project_path", "."))
         try:
-            definition = ImageDefinition.from_directory(project / str(self.argument or "image"))
+            platform = platform_for(str(self.stack.parameters.get("CpuArchitecture", "X86_64")))
+            definition = ImageDefinition.from_directory(project / str(self.argument or "image"), platform=platform)
             host, repository = split(self.stack.parameters["RepositoryUri"])
             tag = self.stack.parameters["ImageTag"]
             image = f"{host}/{repository}:{tag}"

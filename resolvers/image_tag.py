@@ -9,14 +9,16 @@ from sceptre.resolvers import Resolver
 
 
 class ImageTag(Resolver):
-    """Resolves to the tag ``!push_image`` builds: a hash of the build context and its build args.
+    """Resolves to the tag ``!push_image`` builds: a hash of the build context, its build args and the platform.
 
     The same files always give the same tag, so a relaunch with no change
-    asks for an image that is already in ECR. A non-empty ``override`` pins an
-    older tag instead, for a rollback::
+    asks for an image that is already in ECR. ``architecture`` is the stack's
+    ``CpuArchitecture`` (X86_64 by default), which ``!push_image`` builds for;
+    if the two disagree, the hook stops the launch in one line. A non-empty
+    ``override`` pins an older tag instead, for a rollback::
 
         ImageTag: !image_tag image
-        ImageTag: !image_tag {context: image, override: "{{ var.image_tag | default('') }}"}
+        ImageTag: !image_tag {context: image, architecture: ARM64, override: "{{ var.image_tag | default('') }}"}
     """
 
     def resolve(self) -> str:
@@ -25,14 +27,15 @@ class ImageTag(Resolver):
         Raises:
             InvalidConfigFileError: the argument is not a context directory with a Dockerfile.
         """
-        from llmgw_hooks.image_build import ImageDefinition, ImageError
+        from llmgw_hooks.image_build import ImageDefinition, ImageError, platform_for
 
         argument = self.argument if isinstance(self.argument, dict) else {"context": self.argument}
         if argument.get("override"):
             return str(argument["override"])
         project = Path(self.stack.stack_group_config.get("project_path", "."))
         try:
-            return ImageDefinition.from_directory(project / str(argument.get("context") or "image")).tag
+            platform = platform_for(str(argument.get("architecture") or "X86_64"))
+            return ImageDefinition.from_directory(project / str(argument.get("context") or "image"), platform).tag
         except ImageError as err:
             raise InvalidConfigFileError(
                 f"{self.stack.name}: !image_tag {self.argument!r}: {err}; expected a build context such as image"

@@ -37,3 +37,16 @@ def test_image_tag__override__pins_that_tag():
 def test_image_tag__directory_without_dockerfile__names_the_problem():
     with pytest.raises(InvalidConfigFileError, match=r"dev/litellm: !image_tag 'config': .* has no Dockerfile"):
         resolve("config")
+
+
+def test_image_tag__architecture__gives_the_tag_of_that_platform():
+    assert (
+        resolve({"context": "image", "architecture": "ARM64"})
+        == ImageDefinition.from_directory(ROOT / "image", platform="linux/arm64").tag
+    )
+    assert resolve({"context": "image", "architecture": "X86_64"}) == resolve("image")
+
+
+def test_image_tag__unknown_architecture__names_it():
+    with pytest.raises(InvalidConfigFileError, match=r"CpuArchitecture 'RISCV' is not one Fargate runs"):
+        resolve({"context": "image", "architecture": "RISCV"})
