@@ -274,6 +274,21 @@ def address_of(identifier: str) -> str | None:
     return server.address if server else None
 
 
+def _export_log_groups(account_id: str, region_name: str, instance: Any) -> None:
+    """RDS publishes each exported log to ``/aws/rds/instance/<id>/<log>``, creating the group if absent.
+
+    A group RDS creates has no KMS key and never expires, and outlives the
+    instance and its stack. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html
+    """
+    from moto.logs.models import logs_backends
+
+    logs = logs_backends[account_id][region_name]
+    for log in instance.enabled_cloudwatch_logs_exports or []:
+        name = f"/aws/rds/instance/{instance.db_instance_identifier}/{log}"
+        if name not in logs.groups:
+            logs.create_log_group(name, {})
+
+
 def install() -> None:
     """Serve every postgres instance moto's RDS creates with a local server. Idempotent."""
     global _INSTALLED
@@ -308,6 +323,7 @@ def install() -> None:
             user, password = value["username"], value["password"]
         else:
             user, password = instance.master_username, db_kwargs.get("master_user_password") or ""
+        _export_log_groups(self.account_id, self.region_name, instance)
         if not db_kwargs.get("engine_version"):
             self.databases.pop(instance.db_instance_identifier, None)
             raise LocalPostgresError(

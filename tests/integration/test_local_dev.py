@@ -259,6 +259,17 @@ def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emula
     assert targets == {"ECSServiceAverageCPUUtilization": 70.0, "ECSServiceAverageMemoryUtilization": 80.0}
 
 
+def test_launch_dev__the_databases_exported_logs_go_to_encrypted_groups_with_the_environments_retention(emulator, dev):
+    """RDS creates /aws/rds/instance/<id>/<log> itself when it is absent: no key, kept forever, never deleted."""
+    groups = emulator.client("logs").describe_log_groups(logGroupNamePrefix="/aws/rds/instance/")["logGroups"]
+
+    found = {g["logGroupName"]: (g.get("kmsKeyId"), g.get("retentionInDays")) for g in groups}
+    assert found == {
+        f"/aws/rds/instance/{dev['DBInstanceIdentifier']}/{log}": (dev["KmsKeyArn"], 14)
+        for log in ("postgresql", "upgrade")
+    }
+
+
 def test_relaunch_dev__through_make_local__changes_nothing_and_says_so(emulator, dev):
     cloudformation = emulator.client("cloudformation")
     before = {s["StackName"]: s for s in cloudformation.describe_stacks()["Stacks"]}
