@@ -118,6 +118,28 @@ def _equals_compares_strings() -> None:
     parsing.parse_condition = parse_condition
 
 
+def _depends_on_holds_for_every_create() -> None:
+    """A resource is created after what it DependsOn, however moto reaches it.
+
+    moto creates resources lazily, on the first Ref or GetAtt to them, and
+    honours DependsOn only in its own walk; its export check before that walk
+    resolves the outputs and so created, say, a database before the log
+    groups it DependsOn. CloudFormation orders both kinds of dependency.
+    """
+    original = parsing.ResourceMap.__getitem__
+
+    def __getitem__(self: parsing.ResourceMap, key: str) -> Any:
+        if key not in self._parsed_resources and isinstance(self._resource_json_map, dict):
+            body = self._resource_json_map.get(key)
+            dependencies = body.get("DependsOn", []) if isinstance(body, dict) else []
+            for dependency in [dependencies] if isinstance(dependencies, str) else dependencies:
+                if dependency in self._resource_json_map:
+                    self[dependency]
+        return original(self, key)
+
+    parsing.ResourceMap.__getitem__ = __getitem__
+
+
 def _name_the_failing_resource() -> None:
     original = parsing.parse_and_create_resource
 
@@ -386,6 +408,7 @@ def install() -> None:
         return
     _refuse_unsupported_types()
     _equals_compares_strings()
+    _depends_on_holds_for_every_create()
     _split_getatt_on_the_first_dot()
     _name_the_failing_resource()
     _roll_back_failed_creates()
