@@ -16,6 +16,7 @@ operation. A later subclass for a type wins over an earlier one, which is how
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from moto.acm.models import acm_backends
@@ -171,6 +172,8 @@ class Secret(CloudFormationModel):
         value_changed = any(properties.get(k) != old.get(k) for k in ("SecretString", "GenerateSecretString"))
         backend.update_secret(
             secret_id=original_resource.arn,
+            # SDKs fill the idempotency token in; moto refuses an update without one.
+            client_request_token=str(uuid.uuid4()) if value_changed else None,
             secret_string=cls._secret_string(backend, properties) if value_changed else None,
             kms_key_id=properties.get("KmsKeyId"),
             description=properties.get("Description"),

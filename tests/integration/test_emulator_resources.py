@@ -402,3 +402,18 @@ def test_condition_on_a_number_parameter__compares_it_as_the_string_cloudformati
 
     (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
     assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == {"Zero": "yes"}
+
+
+def test_secret__a_change_to_its_template_value__writes_a_new_value_over_the_stored_one(emulator):
+    """What the replacement guard refuses: CloudFormation owns SecretString, so editing it resets the secret."""
+    resources = {"S": {"Type": "AWS::SecretsManager::Secret",
+                       "Properties": {"Name": _name(), "SecretString": '{"OPENAI_API_KEY": ""}'}}}  # fmt: skip
+    stack = create(emulator, resources, {"Arn": {"Value": {"Ref": "S"}}})
+    secrets = emulator.client("secretsmanager")
+    arn = stack["Out"]["Arn"]
+    secrets.put_secret_value(SecretId=arn, SecretString='{"OPENAI_API_KEY": "sk-seeded-by-the-hook"}')
+
+    changed = {"Name": resources["S"]["Properties"]["Name"], "SecretString": '{"OPENAI_API_KEY": "", "NEW": ""}'}
+    update(emulator, stack, {"S": {**resources["S"], "Properties": changed}})
+
+    assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]) == {"OPENAI_API_KEY": "", "NEW": ""}
