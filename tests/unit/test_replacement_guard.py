@@ -120,6 +120,36 @@ def test_guard__replacing_change__fails_naming_the_resource_and_why(current, pro
     assert all(why in r.reason for r in found if r.resource == resource)
 
 
+# An edit CloudFormation applies in place, but by writing a new value over the one stored.
+VALUE_RESETTING_CHANGES = [
+    (
+        "        PasswordLength: 64\n        ExcludePunctuation: true",
+        "        PasswordLength: 48\n        ExcludePunctuation: true",
+        "prod/security/MasterKeySecret",
+        "a new LITELLM_SALT_KEY makes every credential stored in the database undecryptable",
+    ),
+    (
+        """'{"OPENAI_API_KEY": "", "ANTHROPIC_API_KEY": "",""",
+        """'{"OPENAI_API_KEY": "", "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": "",""",
+        "prod/security/ApiKeysSecret",
+        "the stored provider keys are reset",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "resource", "why"), VALUE_RESETTING_CHANGES, ids=["salt key", "provider keys"])
+def test_guard__a_change_that_makes_cloudformation_write_a_new_secret_value__fails_like_a_replacement(
+    current, project, old, new, resource, why
+):
+    edit(project, "templates/security.yaml.j2", old, new)
+
+    found = {r.resource: r.reason for r in replacements(current, stateful_identities(project))}
+
+    assert resource in found, found
+    assert "CloudFormation would write a new value over the stored one" in found[resource]
+    assert why in found[resource]
+
+
 def test_guard__a_config_value_that_reaches_a_create_only_property__fails(current, project):
     # ProjectCode names the secrets, the repository and the log groups.
     edit(project, "config/config.yaml", 'default("litellm")', 'default("gateway")')
