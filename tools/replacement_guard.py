@@ -12,6 +12,12 @@ stateful resource of the old render is compared with the new one. The
 create-only properties come from the resource schemas cfn-lint ships, so
 the list follows AWS's, not ours.
 
+Some properties CloudFormation owns the value of: an edit to a secret's
+``SecretString`` or ``GenerateSecretString`` is applied in place, by writing a
+new value over the stored one. That resets the provider keys the seeding
+hook stored, or regenerates the salt key, which leaves every credential
+LiteLLM stored undecryptable; so the guard refuses it like a replacement.
+
 A deliberate replacement (say, a planned database migration) is allowed by
 naming it: ``--allow prod/database/DBInstance``.
 """
@@ -44,6 +50,14 @@ STATEFUL_TYPES = (
     "AWS::Logs::LogGroup",
     "AWS::S3::Bucket",
 )
+# Properties whose edit makes CloudFormation write a new value over the stored one, and what that loses.
+VALUE_OWNING_PROPERTIES = {
+    "AWS::SecretsManager::Secret": {
+        "SecretString": "the stored provider keys are reset to the template's empty slots",
+        "GenerateSecretString": "a new value is generated; for the master-key secret, a new LITELLM_SALT_KEY makes "
+        "every credential stored in the database undecryptable",
+    },
+}
 # What a render needs of a tree: the configs, the templates, and the
 # directories the content-hash resolvers read.
 PROJECT_PATHS = ("config", "templates", "image", "lambdas")
@@ -102,7 +116,10 @@ def identities_of(stack_name: str, template: Mapping[str, Any]) -> dict[str, Ide
     for logical_id, resource in (template.get("Resources") or {}).items():
         if resource["Type"] in STATEFUL_TYPES:
             properties = resource.get("Properties") or {}
-            fixed = {key: properties.get(key) for key in create_only_properties(resource["Type"])}
+            keys = set(create_only_properties(resource["Type"])) | set(
+                VALUE_OWNING_PROPERTIES.get(resource["Type"], {})
+            )
+            fixed = {key: properties.get(key) for key in sorted(keys)}
             found[f"{stack_name}/{logical_id}"] = (resource["Type"], fixed)
     return found
 
@@ -123,7 +140,17 @@ def replacements(
             found.append(Replacement(resource, f"type changes from {old_type} to {new_type}"))
             continue
         for key in sorted(old_fixed):
-            if old_fixed[key] != new_fixed.get(key):
+            if old_fixed[key] == new_fixed.get(key):
+                continue
+            loses = VALUE_OWNING_PROPERTIES.get(old_type, {}).get(key)
+            if loses:
+                found.append(
+                    Replacement(
+                        resource,
+                        f"{key} changes, so CloudFormation would write a new value over the stored one: {loses}",
+                    )
+                )
+            else:
                 found.append(
                     Replacement(
                         resource,
