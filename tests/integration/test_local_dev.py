@@ -344,6 +344,17 @@ def test_relaunch_dev__bad_config__fails_in_one_line_before_any_stack_changes(
     assert after == before, "no stack was touched"
 
 
+@pytest.mark.parametrize("project_code", ["ab-", "a--b"])
+def test_launch_dev__a_project_code_rds_and_ecr_refuse__fails_in_one_line_before_any_stack(emulator, dev, project_code):
+    """RDS identifiers and ECR names may not end with a hyphen or hold two in a row (dev-ab--db, dev-a--b-proxy)."""
+    result = emulator.sceptre("--var", f"project_code={project_code}", "launch", "-y", "dev")
+
+    names = [s["StackName"] for s in emulator.client("cloudformation").describe_stacks()["Stacks"]]
+    assert result.returncode != 0
+    assert not [n for n in names if n.startswith(f"{project_code}-")], "no stack was created"
+    assert any(f"ProjectCode={project_code!r}" in line for line in result.stderr.splitlines()), result.stderr
+
+
 def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing(emulator, dev):
     started = time.monotonic()
     result = emulator.sceptre("delete", "-y", "dev")
