@@ -352,7 +352,8 @@ def test_launch_dev__a_project_code_rds_and_ecr_refuse__fails_in_one_line_before
     names = [s["StackName"] for s in emulator.client("cloudformation").describe_stacks()["Stacks"]]
     assert result.returncode != 0
     assert not [n for n in names if n.startswith(f"{project_code}-")], "no stack was created"
-    assert any(f"ProjectCode={project_code!r}" in line for line in result.stderr.splitlines()), result.stderr
+    output = result.stdout + result.stderr
+    assert any(f"ProjectCode={project_code!r} does not match" in line for line in output.splitlines()), output
 
 
 def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing(emulator, dev):
