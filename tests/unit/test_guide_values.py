@@ -419,11 +419,13 @@ def test_database__environment_differences(deployed, env, instance_class, multi_
 
 
 @BOTH
-def test_database__postgres_15_13_or_later_gp3_20_to_100_gb_encrypted_private(deployed, env):
-    # Departure: the guide names 15.10, which RDS has deprecated.
+def test_database__postgres_15_by_major_version_gp3_20_to_100_gb_encrypted_private(deployed, env):
+    # Departure: the guide names 15.10, which RDS has deprecated. A pinned minor fails every new
+    # environment once RDS deprecates it; the major alone gets RDS's current default minor, and
+    # automatic minor upgrades keep an instance on a supported one.
     db = deployed[env]["database"].props("DBInstance")
-    major, minor = (int(part) for part in db["EngineVersion"].split("."))
-    assert db["Engine"] == "postgres" and major == 15 and minor >= 13
+    assert db["Engine"] == "postgres" and db["EngineVersion"] == "15"
+    assert db["AutoMinorVersionUpgrade"] is True
     assert db["StorageType"] == "gp3"
     assert (as_int(db["AllocatedStorage"]), as_int(db["MaxAllocatedStorage"])) == (20, 100)
     assert db["StorageEncrypted"] is True
