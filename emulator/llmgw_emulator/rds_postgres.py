@@ -54,6 +54,7 @@ class LocalPostgres:
     port: int
     directory: Path
     process: subprocess.Popen[bytes]
+    binaries: Path
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -217,7 +218,7 @@ def start(identifier: str, major: str, port: int, master_user: str, master_passw
         start_new_session=True,
     )  # fmt: skip
     log.close()
-    server = LocalPostgres(identifier, address, port, directory, process)
+    server = LocalPostgres(identifier, address, port, directory, process, binaries)
     _SERVERS[identifier] = server
     try:
         _bootstrap(binaries, server, master_user, master_password, dbname)
@@ -256,6 +257,19 @@ def _bootstrap(binaries: Path, server: LocalPostgres, master_user: str, password
 
 def _psql(psql: list[str], script: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(_as_postgres(psql), input=script, capture_output=True, text=True, check=False)
+
+
+def server_version(identifier: str) -> str:
+    """The running server's version, e.g. 15.18, as RDS reports its instances' versions."""
+    server = _SERVERS[identifier]
+    result = subprocess.run(
+        _as_postgres([str(_binaries_of(server)), "--version"]), capture_output=True, text=True, check=False
+    )
+    return result.stdout.split()[-1] if result.returncode == 0 else ""
+
+
+def _binaries_of(server: LocalPostgres) -> Path:
+    return server.binaries / "postgres"
 
 
 def stop(identifier: str) -> None:
@@ -333,6 +347,9 @@ def install() -> None:
         major = str(instance.engine_version).split(".")[0]
         try:
             start(instance.db_instance_identifier, major, int(instance.port or 5432), user, password, instance.db_name)
+            if "." not in str(instance.engine_version):
+                # RDS creates a major-only request on its default minor; here that is the server that runs.
+                instance.engine_version = server_version(instance.db_instance_identifier)
         except LocalPostgresError:
             self.databases.pop(instance.db_instance_identifier, None)
             if getattr(instance, "master_user_secret", None) is not None:

@@ -475,7 +475,11 @@ def _db_instance(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     found = {
         "DBInstanceIdentifier": db["DBInstanceIdentifier"],
         "Engine": db["Engine"],
-        "EngineVersion": db["EngineVersion"],
+        # A major-only request (15) gets a minor of that major; report the request when that holds.
+        "EngineVersion": r.properties["EngineVersion"]
+        if db["EngineVersion"].split(".")[0] == str(r.properties["EngineVersion"]).split(".")[0]
+        and "." not in str(r.properties["EngineVersion"])
+        else db["EngineVersion"],
         "DBInstanceClass": db["DBInstanceClass"],
         "DBName": db.get("DBName"),
         "Port": db["Endpoint"]["Port"],
