@@ -53,7 +53,7 @@ BAD_INPUT = [
         r"rule HttpsNeedsDomainAndZone: EnableHttps is true but HostedZoneId is empty",
     ),
     ("prod", "alb", {"EnableWaf": "false"}, r"rule ProdGuards: prod must have the WAF"),
-    ("dev", "alb", {"IdleTimeoutSeconds": "60"}, r"IdleTimeoutSeconds='60' is below MinValue 300"),
+    ("dev", "alb", {"IdleTimeoutSeconds": "60"}, r"IdleTimeoutSeconds='60' is below MinValue 630"),
     ("dev", "alb", {"DeregistrationDelaySeconds": "300"}, r"DeregistrationDelaySeconds='300' is above MaxValue 30"),
     ("prod", "database", {"DBInstanceClass": "db.t3.micro"}, r"rule ProdGuards: prod needs db\.t3\.small or larger"),
     ("prod", "database", {"MultiAZ": "false"}, r"rule ProdGuards: prod must run Multi-AZ"),
