@@ -431,6 +431,11 @@ def test_launch_dev__a_reserved_concurrency_on_a_new_account__fails_with_lambdas
 
     assert result.returncode != 0
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    # Sceptre runs after_launch hooks even after a failed launch: the hook says it skipped, and why.
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "lacks host" not in output, output
+    (skipped,) = [line for line in output.splitlines() if "dev/database - secret database: skipped" in line]
+    assert "the stack is ROLLBACK_COMPLETE" in skipped and "minimum value of [10]" in skipped, skipped
     (failed,) = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
     assert failed["LogicalResourceId"] == "MasterKeyRotationFunction"
     assert (
