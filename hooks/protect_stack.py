@@ -35,6 +35,13 @@ class ProtectStack(Hook):
             raise InvalidHookArgumentTypeError(
                 f"!protect_stack needs the path of a stack policy file, relative to the project; got {self.argument!r}"
             )
+        from .stack_state import failed_launch
+
+        failed = failed_launch(self.stack)
+        if failed and "does not exist" in failed:
+            self.logger.error("protection: skipped: %s", failed)
+            return
+        # A stack whose update rolled back still holds the data: protect it all the same.
         manager = self.stack.connection_manager
         manager.call(
             service="cloudformation",

@@ -23,7 +23,12 @@ class SeedDatabaseUrl(Hook):
         """Write DATABASE_URL if it is absent or differs from the fields."""
         from .secret_store import read_json, rotation_in_progress, write_json
         from .secret_values import seed_database_url
+        from .stack_state import failed_launch
 
+        failed = failed_launch(self.stack)
+        if failed:
+            self.logger.error("secret database: skipped: %s", failed)
+            return
         manager = self.stack.connection_manager
         arn = self.stack.parameters["DatabaseSecretArn"]
         if rotation_in_progress(manager, arn):

@@ -41,6 +41,12 @@ class SeedSecrets(Hook):
         """
         from .secret_store import read_json, write_json
         from .secret_values import SecretValueError, seed_master_key, seed_provider_keys, seed_ui_password
+        from .stack_state import failed_launch
+
+        failed = failed_launch(self.stack)
+        if failed:
+            self.logger.error("secrets: skipped: %s", failed)
+            return
 
         argument = self.argument if isinstance(self.argument, dict) else {}
         overwrite = str(argument.get("overwrite_provider_keys", "false")).lower() == "true"

@@ -23,13 +23,19 @@ class StackOutputs:
     """The real connection manager (moto behind it), except DescribeStacks, which moto
     cannot answer in this virtualenv: it needs moto's CloudFormation extra."""
 
-    def __init__(self, outputs: dict[str, str]) -> None:
+    def __init__(self, outputs: dict[str, str], status: str = "CREATE_COMPLETE") -> None:
         self.real = ConnectionManager(region="us-east-1")
         self.outputs = outputs
+        self.status = status
 
     def call(self, service: str, command: str, kwargs: dict | None = None, **extra: object) -> dict:
         if (service, command) == ("cloudformation", "describe_stacks"):
-            return {"Stacks": [{"Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in self.outputs.items()]}]}
+            outputs = [{"OutputKey": k, "OutputValue": v} for k, v in self.outputs.items()]
+            return {"Stacks": [{"StackStatus": self.status, "Outputs": outputs}]}
+        if (service, command) == ("cloudformation", "describe_stack_events"):
+            failed = {"LogicalResourceId": "DBInstance", "ResourceStatus": "CREATE_FAILED",
+                      "ResourceStatusReason": "the instance could not be created"}  # fmt: skip
+            return {"StackEvents": [failed]}
         return self.real.call(service, command, kwargs or {})
 
 
@@ -228,8 +234,9 @@ def test_seed_database_url__writes_the_url_once_and_keeps_it(aws):
     hook = SeedDatabaseUrl()
     hook.stack = SimpleNamespace(
         name="dev/database",
+        external_name="litellm-dev-database",
         parameters={"DatabaseSecretArn": arn},
-        connection_manager=ConnectionManager(region="us-east-1"),
+        connection_manager=StackOutputs({}),
     )
 
     hook.run()
@@ -238,3 +245,19 @@ def test_seed_database_url__writes_the_url_once_and_keeps_it(aws):
     stored = json.loads(client.get_secret_value(SecretId=arn)["SecretString"])
     assert stored["DATABASE_URL"] == database_url(fields)
     assert len(client.list_secret_version_ids(SecretId=arn)["Versions"]) == 2  # created, then one URL write
+
+
+@pytest.mark.parametrize("hook_class", [SeedSecrets, SeedDatabaseUrl])
+def test_seeding_hooks__after_a_failed_launch__skip_in_one_line_naming_the_stacks_failure(aws, caplog, hook_class):
+    """Sceptre runs after_launch hooks even when the launch failed (sceptre issue #1339)."""
+    hook = hook_class({})
+    hook.stack = SimpleNamespace(
+        name="dev/database", external_name="litellm-dev-database", parameters={"DatabaseSecretArn": "unused"},
+        connection_manager=StackOutputs({}, status="ROLLBACK_COMPLETE"),
+    )  # fmt: skip
+
+    with caplog.at_level(logging.INFO):
+        hook.run()
+
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.endswith("skipped: the stack is ROLLBACK_COMPLETE (DBInstance: the instance could not be created)")
