@@ -44,3 +44,14 @@ def test_sceptre_launch_prod__without_its_vars__fails_in_one_line_naming_the_var
     assert len(lines) == 1
     assert "missing variable domain_name" in lines[0]
     assert "--var domain_name=VALUE" in lines[0]
+
+
+@pytest.mark.parametrize("region", ["mars-1", "us-east-9", "US-EAST-1"])
+def test_sceptre_launch__an_unknown_region__fails_in_one_line_before_any_stack(region):
+    result = run_sceptre("--var", f"region={region}", "launch", "-y", "dev")
+
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"region {region!r} is not an AWS region" in lines[0]
+    assert "Launching Stack" not in result.stdout + result.stderr
