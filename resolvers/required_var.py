@@ -70,9 +70,43 @@ def required(context: Context, value: Any, name: str, meaning: str) -> Any:
     )
 
 
+class UnknownRegionError(ValueError):
+    """Raised when ``--var region`` names no region AWS has."""
+
+
+def aws_region(value: Any) -> str:
+    """Return ``value`` if botocore knows it as a region of any AWS partition, else raise naming it.
+
+    An unknown region otherwise surfaces only when Sceptre calls an endpoint
+    that does not exist, after it has started launching. The list is
+    botocore's own (offline); a region newer than the installed botocore
+    needs a newer botocore.
+
+    Raises:
+        UnknownRegionError: ``value`` is not a known region.
+    """
+    import boto3
+
+    session = boto3.session.Session()
+    known = {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("cloudformation", partition)
+    }
+    region = str(value)
+    if region not in known:
+        near = sorted(r for r in known if r.split("-")[0] == region.split("-")[0].lower()) or sorted(known)[:6]
+        raise UnknownRegionError(
+            f"region {region!r} is not an AWS region: pass --var region= one of {', '.join(near)}"
+            " (or upgrade botocore if the region is newer than it)"
+        )
+    return region
+
+
 class RequiredVariables(Extension):
-    """Adds the ``required`` filter to the Jinja environment Sceptre renders with."""
+    """Adds the ``required`` and ``aws_region`` filters to the Jinja environment Sceptre renders with."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["required"] = required
+        environment.filters["aws_region"] = aws_region
