@@ -13,6 +13,10 @@ class ImageNotAvailableError(SceptreException):
     """The stack's image is not in the registry and could not be put there."""
 
 
+class NoRegistryTokenError(Exception):
+    """ECR's GetAuthorizationToken failed; the message is the service's own, in one line."""
+
+
 class PushImage(Hook):
     """Builds and pushes the gateway image for the stack's ``ImageTag``, unless ECR already has it.
 
@@ -61,7 +65,17 @@ class PushImage(Hook):
             host, repository = split(self.stack.parameters["RepositoryUri"])
             tag = self.stack.parameters["ImageTag"]
             image = f"{host}/{repository}:{tag}"
-            registry = self._registry(host)
+            try:
+                registry = self._registry(host)
+            except NoRegistryTokenError as err:
+                endpoint = os.environ.get("AWS_ENDPOINT_URL")
+                if endpoint:
+                    self.logger.warning(
+                        "image: the endpoint %s hands out no ECR authorization (%s), so %s was not built",
+                        endpoint, err, image,
+                    )  # fmt: skip
+                    return
+                raise ImageError(f"ECR would not hand out a registry token: {err}") from None
             try:
                 if registry.has_tag(repository, tag):
                     self.logger.info("image %s is already in the registry; not rebuilding", image)
@@ -88,10 +102,20 @@ class PushImage(Hook):
             raise ImageNotAvailableError(f"{self.stack.name}: {err}") from err
 
     def _registry(self, host: str):
+        from botocore.exceptions import BotoCoreError, ClientError
+
         from .image_build import Registry
         from .secret_store import no_wire_logging
 
-        with no_wire_logging():  # the token is the registry password
-            response = self.stack.connection_manager.call(service="ecr", command="get_authorization_token", kwargs={})
+        try:
+            with no_wire_logging():  # the token is the registry password
+                response = self.stack.connection_manager.call(
+                    service="ecr", command="get_authorization_token", kwargs={}
+                )
+        except ClientError as err:
+            error = err.response.get("Error", {})
+            raise NoRegistryTokenError(f"{error.get('Code')}: {error.get('Message')}") from None
+        except BotoCoreError as err:
+            raise NoRegistryTokenError(str(err)) from None
         (data,) = response["authorizationData"][:1]
         return Registry.from_ecr_token(host, data["authorizationToken"])
