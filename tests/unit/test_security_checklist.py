@@ -125,6 +125,28 @@ def test_item_15__load_balancer_drops_bad_headers_and_logs_to_an_encrypted_priva
     assert any(s["Effect"] == "Deny" and s.get("Condition") == tls_only for s in statements)
 
 
+@pytest.mark.parametrize("env", ENVS)
+def test_item_15__every_bucket_refuses_requests_without_tls(deployed, env):
+    buckets = {(stack, name) for stack, d in deployed[env].items() for name in d.of_type("AWS::S3::Bucket")}
+    policies = {
+        (stack, policy["Properties"]["Bucket"]["Ref"]): policy["Properties"]["PolicyDocument"]
+        for stack, d in deployed[env].items()
+        for policy in d.of_type("AWS::S3::BucketPolicy").values()
+    }
+    assert buckets, "the templates have buckets"
+    for stack, bucket in sorted(buckets):
+        document = policies.get((stack, bucket))
+        assert document is not None, f"{stack}/{bucket} has no bucket policy"
+        denies = [
+            s for s in document["Statement"]
+            if s["Effect"] == "Deny" and s["Principal"] == "*" and s["Action"] in ("s3:*", ["s3:*"])
+            and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        ]  # fmt: skip
+        assert denies, f"{stack}/{bucket} accepts plain HTTP"
+        resources = denies[0]["Resource"]
+        assert {"Fn::GetAtt": [bucket, "Arn"]} in resources and {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in resources
+
+
 def test_item_16__prod_serves_tls_1_3_and_port_80_only_redirects(deployed):
     alb = deployed["prod"]["alb"]
     assert alb.props("HttpsListener")["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
