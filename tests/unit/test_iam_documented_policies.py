@@ -1,0 +1,71 @@
+"""Each role holds what AWS documents its service needs; each gap here failed on a first real deploy.
+
+- VPC flow logs: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+- A Lambda function in a VPC: the actions of AWSLambdaVPCAccessExecutionRole (v3, 2024),
+  https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html
+- Bedrock's automatic model access: the first call of a third-party model subscribes through
+  AWS Marketplace with the caller's permissions,
+  https://docs.aws.amazon.com/bedrock/latest/userguide/model-access.html
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from tools.render import ROOT
+
+ENVS = ["dev", "prod"]
+LAMBDA_VPC_ACTIONS = {
+    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+}  # fmt: skip
+FLOW_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"}
+MARKETPLACE_ACTIONS = {"aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe", "aws-marketplace:ViewSubscriptions"}
+
+
+def _actions(role: dict) -> set[str]:
+    found = set()
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Allow":
+                actions = statement["Action"]
+                found |= {actions} if isinstance(actions, str) else set(actions)
+    return found
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_flow_log_role__holds_what_vpc_flow_logs_documents_and_trusts_only_this_accounts_flow_logs(deployed, env):
+    role = deployed[env]["network"].resource("FlowLogRole")
+
+    assert _actions(role) >= FLOW_LOG_ACTIONS
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "vpc-flow-log/*" in str(trust["Condition"]["ArnLike"]["aws:SourceArn"])
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("role", ["MasterKeyRotationRole", "DbRotationRole"])
+def test_rotation_roles__hold_every_ec2_action_lambda_needs_in_a_vpc(deployed, env, role):
+    assert _actions(deployed[env]["database"].resource(role)) >= LAMBDA_VPC_ACTIONS
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_task_role__may_subscribe_to_a_model_on_its_first_call_through_aws_marketplace(deployed, env):
+    assert _actions(deployed[env]["security"].resource("TaskRole")) >= MARKETPLACE_ACTIONS
+
+
+def test_gateway_config__calls_bedrocks_claude_through_an_inference_profile():
+    """Current Claude models on Bedrock answer on-demand calls only through an inference profile."""
+    config = yaml.safe_load((ROOT / "image/config.yaml").read_text())
+    bedrock = [
+        m["litellm_params"]["model"]
+        for m in config["model_list"]
+        if m["litellm_params"]["model"].startswith("bedrock/")
+    ]
+    assert bedrock
+    for model in bedrock:
+        assert re.match(r"^bedrock/(us|eu|apac|global)\.anthropic\.claude-", model), model
