@@ -17,9 +17,14 @@ from tools.render import ROOT
 
 ENVS = ("dev", "prod")
 # Actions with no resource-level permissions, for which IAM needs Resource "*".
+# Actions with no resource-level permissions (the Service Authorization Reference): only * works.
 UNSCOPABLE_ACTIONS = {
+    "aws-marketplace:Subscribe",
+    "aws-marketplace:Unsubscribe",
+    "aws-marketplace:ViewSubscriptions",
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
     "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
