@@ -22,9 +22,8 @@ from moto import mock_aws
 
 from llmgw_common.gateway_secrets import database_url
 from tests.integration import postgres as pg
+from tests.integration.rotation_calls import STEPS, enable_rotation, event, issue_token
 from tools.render import ROOT
-
-STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
 def load_handler(function: str) -> Any:
@@ -55,10 +54,10 @@ class Rotation:
     server: pg.Postgres
 
     def invoke(self, step: str, token: str) -> None:
-        handler.lambda_handler({"SecretId": self.arn, "ClientRequestToken": token, "Step": step}, None)
+        handler.lambda_handler(event(self.arn, token, step), None)
 
-    def rotate(self, token: str | None = None) -> str:
-        token = token or str(uuid.uuid4())
+    def rotate(self) -> str:
+        token = issue_token(self.arn)
         for step in STEPS:
             self.invoke(step, token)
         return token
@@ -100,9 +99,7 @@ def rotation(server, monkeypatch) -> Iterator[Rotation]:
         }
         initial["DATABASE_URL"] = database_url(initial)
         arn = client.create_secret(Name=f"database-{uuid.uuid4().hex[:6]}", SecretString=json.dumps(initial))["ARN"]
-        # Turns rotation on. Without a function moto promotes a new version at once;
-        # RotateImmediately=False makes that version a copy of the value.
-        client.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+        enable_rotation(arn)
         yield Rotation(client, arn, server)
 
 
@@ -183,7 +180,7 @@ def test_rotation__failure_after_a_step_then_retry__ends_consistent_with_awscurr
     rotation, monkeypatch, failing
 ):
     rotation.rotate()  # users exist; AWSCURRENT works
-    token = str(uuid.uuid4())
+    token = issue_token(rotation.arn)
     current_before = rotation.value()
 
     with monkeypatch.context() as patch:
@@ -232,3 +229,11 @@ def test_rotation__finish__redeploys_the_service(rotation, monkeypatch):
 
     (after,) = ecs.describe_services(cluster="dev-litellm", services=["dev-litellm-proxy"])["services"]
     assert after["deployments"][0]["id"] != before["deployments"][0]["id"]
+
+
+def test_dispatcher__a_token_secrets_manager_never_issued__is_refused_at_every_step(rotation):
+    """As AWS's reference functions do: createSecret too, or any caller could stage a version."""
+    for step in STEPS:
+        with pytest.raises(handler.RotationError, match=r"has no stage for rotation"):
+            rotation.invoke(step, str(uuid.uuid4()))
+    assert list(rotation.stages().values()) == [["AWSCURRENT"]], "nothing was staged"

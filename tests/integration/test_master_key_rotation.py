@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 from unittest import mock
 
 import boto3
@@ -19,7 +18,8 @@ from moto import mock_aws
 
 from llmgw_common.gateway_secrets import new_master_key
 from tests.integration import gateway
-from tests.integration.test_db_rotation import STEPS, load_handler
+from tests.integration.rotation_calls import STEPS, enable_rotation, event, issue_token
+from tests.integration.test_db_rotation import load_handler
 
 handler = load_handler("master_key_rotation")
 PROTECTED = "/v1/models"  # needs a key, calls no provider
@@ -39,10 +39,10 @@ def rotated():
             "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": "",
         }
         arn = client.create_secret(Name="dev-litellm/master-key", SecretString=json.dumps(seeded))["ARN"]
-        client.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
-        token = str(uuid.uuid4())
+        enable_rotation(arn)
+        token = issue_token(arn)
         for step in STEPS:
-            handler.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None)
+            handler.lambda_handler(event(arn, token, step), None)
         after = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
         previous = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"])
     assert previous == seeded
