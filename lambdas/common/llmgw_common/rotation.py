@@ -43,8 +43,10 @@ def dispatch(event: Mapping[str, str], steps: Mapping[str, Step], client: Any) -
     if not metadata.get("RotationEnabled"):
         raise RotationError(f"{step}: rotation is not enabled for {arn}")
     stages = metadata.get("VersionIdsToStages", {}).get(token)
-    if stages is None and step != "createSecret":
-        raise RotationError(f"{step}: version {token} of {arn} does not exist")
+    if stages is None:
+        # Secrets Manager stages the token (an empty AWSPENDING version) before it calls any step;
+        # a token it never issued is refused, createSecret included, as AWS's reference functions do.
+        raise RotationError(f"{step}: secret version {token} has no stage for rotation of secret {arn}")
     if stages is not None and "AWSCURRENT" in stages:
         logger.info("%s: version %s is already AWSCURRENT; nothing to do", step, token)
         return
