@@ -59,6 +59,14 @@ BAD_INPUT = [
     ("prod", "database", {"MultiAZ": "false"}, r"rule ProdGuards: prod must run Multi-AZ"),
     ("dev", "database", {"EngineVersion": "15.10"}, r"EngineVersion='15\.10' does not match .*15\.13 or a later"),
     ("dev", "security", {"AlarmEmail": "ops at example"}, r"AlarmEmail=.* does not match"),
+    # A rotation inside the previous key's grace would revoke that key early.
+    (
+        "dev",
+        "database",
+        {"RotationDays": "7", "PreviousKeyGraceDays": "7"},
+        r"rule RotationOutlastsGrace7: with PreviousKeyGraceDays 7, RotationDays must be 8 or more",
+    ),
+    ("prod", "database", {"RotationDays": "1", "PreviousKeyGraceDays": "1"}, r"rule RotationOutlastsGrace1:"),
     ("dev", "security", {"Nonsense": "1"}, r"parameters not in the template: Nonsense"),
 ]
 
