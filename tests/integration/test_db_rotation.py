@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import psycopg2
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from llmgw_common.gateway_secrets import database_url
@@ -237,3 +238,44 @@ def test_dispatcher__a_token_secrets_manager_never_issued__is_refused_at_every_s
         with pytest.raises(handler.RotationError, match=r"has no stage for rotation"):
             rotation.invoke(step, str(uuid.uuid4()))
     assert list(rotation.stages().values()) == [["AWSCURRENT"]], "nothing was staged"
+
+
+def test_rotation__a_redeploy_that_fails_after_awscurrent_moved__is_done_by_secrets_managers_retry(
+    rotation, monkeypatch
+):
+    """finishSecret moves AWSCURRENT first; the retry Secrets Manager makes must still redeploy the tasks."""
+    ecs = boto3.client("ecs")
+    ecs.create_cluster(clusterName="dev-litellm")
+    ecs.register_task_definition(family="proxy", containerDefinitions=[{"name": "p", "image": "x", "memory": 128}])
+    ecs.create_service(cluster="dev-litellm", serviceName="dev-litellm-proxy", taskDefinition="proxy", desiredCount=1)
+    (before,) = ecs.describe_services(cluster="dev-litellm", services=["dev-litellm-proxy"])["services"]
+    monkeypatch.setenv("ECS_CLUSTER", "dev-litellm")
+    monkeypatch.setenv("ECS_SERVICE", "dev-litellm-proxy")
+    real_client, failures = boto3.client, []
+
+    def client(service: str, *args: Any, **kwargs: Any) -> Any:
+        made = real_client(service, *args, **kwargs)
+        if service == "ecs" and not failures:
+
+            def throttled(**call: Any) -> None:
+                failures.append(call)
+                raise ClientError(
+                    {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "UpdateService"
+                )
+
+            made.update_service = throttled
+        return made
+
+    token = issue_token(rotation.arn)
+    for step in STEPS[:3]:
+        rotation.invoke(step, token)
+    monkeypatch.setattr(boto3, "client", client)
+    with pytest.raises(ClientError, match="Rate exceeded"):
+        rotation.invoke("finishSecret", token)
+    assert "AWSCURRENT" in rotation.stages()[token], "the stage moved before the redeploy failed"
+
+    rotation.invoke("finishSecret", token)  # Secrets Manager's retry
+
+    (after,) = ecs.describe_services(cluster="dev-litellm", services=["dev-litellm-proxy"])["services"]
+    assert len(failures) == 1
+    assert after["deployments"][0]["id"] != before["deployments"][0]["id"], "the retry redeployed the service"
