@@ -47,10 +47,11 @@ def dispatch(event: Mapping[str, str], steps: Mapping[str, Step], client: Any) -
         # Secrets Manager stages the token (an empty AWSPENDING version) before it calls any step;
         # a token it never issued is refused, createSecret included, as AWS's reference functions do.
         raise RotationError(f"{step}: secret version {token} has no stage for rotation of secret {arn}")
-    if stages is not None and "AWSCURRENT" in stages:
+    if "AWSCURRENT" in stages and step != "finishSecret":
         logger.info("%s: version %s is already AWSCURRENT; nothing to do", step, token)
         return
-    if stages is not None and "AWSPENDING" not in stages:
+    # finishSecret runs even then: a retry after its stage move must still finish what follows it.
+    if "AWSCURRENT" not in stages and "AWSPENDING" not in stages:
         raise RotationError(f"{step}: version {token} of {arn} is not AWSPENDING")
     steps[step](client, arn, token)
 
@@ -86,9 +87,12 @@ def promote(client: Any, arn: str, token: str) -> None:
 
 
 def finish_secret(client: Any, arn: str, token: str) -> None:
-    """finishSecret for both functions: make the new version current, then start tasks that read it.
+    """finishSecret: make the new version current, then start tasks that read it.
 
-    The service is named by the function's ``ECS_CLUSTER`` and ``ECS_SERVICE`` environment.
+    Both halves are idempotent and both run on every call, so a retry after
+    the stage moved (a failed redeploy) still redeploys; a redundant call only
+    rolls the tasks once more. The service is named by the function's
+    ``ECS_CLUSTER`` and ``ECS_SERVICE`` environment.
     """
     import os
 
