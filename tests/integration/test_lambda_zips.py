@@ -16,7 +16,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from llmgw_hooks.lambda_package import RUNTIME_PYTHON, build_zip, code_key
+from llmgw_hooks.lambda_package import build_zip, code_key
+from tests.integration.functions import deploy
 from tools.local import wait_for_rotation
 from tools.render import ROOT
 
@@ -46,29 +47,6 @@ def test_zip__holds_the_handler_and_the_shared_package_and_no_bytecode(zips, nam
         assert any(n.startswith("psycopg2/_psycopg.cpython-312-x86_64-linux-gnu") for n in names), (
             "manylinux cp312 wheel"
         )
-
-
-def deploy(emulator, zip_path: Path, name: str, environment: dict[str, str], secret_arn: str) -> str:
-    """Upload the zip and create the function from S3 as the database stack does; let Secrets Manager invoke it."""
-    s3, iam, functions = emulator.client("s3"), emulator.client("iam"), emulator.client("lambda")
-    s3.create_bucket(Bucket=f"{name}-artifacts")
-    s3.upload_file(str(zip_path), f"{name}-artifacts", zip_path.name)
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}  # fmt: skip
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    arn = functions.create_function(
-        FunctionName=name,
-        Runtime=f"python{RUNTIME_PYTHON}",
-        Architectures=["x86_64"],
-        Role=role,
-        Handler="handler.lambda_handler",
-        Code={"S3Bucket": f"{name}-artifacts", "S3Key": zip_path.name},
-        Timeout=60,
-        Environment={"Variables": environment},
-    )["FunctionArn"]
-    functions.add_permission(FunctionName=name, StatementId="secretsmanager", Action="lambda:InvokeFunction",
-                             Principal="secretsmanager.amazonaws.com", SourceArn=secret_arn)  # fmt: skip
-    return arn
 
 
 def test_master_key_zip__rotates_its_secret_when_secrets_manager_runs_it_in_the_runtime(zips, emulator):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from unittest import mock
 
 import boto3
@@ -70,5 +71,63 @@ def test_proxy_after_rotation__accepts_the_previous_key_until_its_expiry(rotated
         assert proxy.status(PROTECTED, secret["LITELLM_PREVIOUS_MASTER_KEY"]) == previous_key_status
         assert proxy.status(PROTECTED, new_master_key()) == 401
         assert proxy.status(PROTECTED) == 401
+    finally:
+        proxy.stop()
+
+
+# ---- A rotation while the gateway runs: no redeploy, no 401 for any key that is still valid ---------------------
+
+
+@pytest.fixture(scope="module")
+def master_key_zip(tmp_path_factory):
+    from llmgw_hooks.lambda_package import build_zip
+    from tools.render import ROOT
+
+    return build_zip(ROOT, "master_key_rotation", tmp_path_factory.mktemp("zip"))
+
+
+def _rotate(emulator, arn: str, function: str | None = None) -> str:
+    from tools.local import wait_for_rotation
+
+    secrets = emulator.client("secretsmanager")
+    extra = {"RotationLambdaARN": function, "RotationRules": {"AutomaticallyAfterDays": 30}} if function else {}
+    version = secrets.rotate_secret(SecretId=arn, **extra)["VersionId"]
+    outcome = wait_for_rotation(emulator.endpoint, version, timeout=300)
+    assert outcome["status"] == "Succeeded", outcome
+    return version
+
+
+def test_running_gateway__serves_the_new_the_previous_and_the_one_before_without_a_redeploy(
+    emulator, master_key_zip, tmp_path
+):
+    """Tasks read the master-key secret at run time: a rotation takes effect with no redeploy, and every
+    key stays valid until its own expiry, even after two rotations inside one grace period."""
+    from tests.integration.functions import deploy
+
+    secrets = emulator.client("secretsmanager")
+    seeded = {"LITELLM_MASTER_KEY": new_master_key(), "LITELLM_SALT_KEY": "s" * 64,
+              "LITELLM_PREVIOUS_MASTER_KEY": "", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": "",
+              "LITELLM_PREVIOUS_MASTER_KEYS": "[]"}  # fmt: skip
+    arn = secrets.create_secret(Name="gateway-test/master-key", SecretString=json.dumps(seeded))["ARN"]
+    # The template gives the function the gateway's cache time plus a margin; a short one keeps the test short.
+    function = deploy(
+        emulator, master_key_zip, "gateway-master-key", {"GRACE_DAYS": "7", "KEY_PROPAGATION_SECONDS": "2"}, arn
+    )
+    env = {**seeded, "LITELLM_MASTER_KEY_SECRET_ARN": arn, "LITELLM_MASTER_KEY_CACHE_SECONDS": "1",
+           **{k: v for k, v in emulator.env.items() if k.startswith("AWS_")}}  # fmt: skip
+    proxy = gateway.start(env, tmp_path / "proxy.log")
+    try:
+        first = seeded["LITELLM_MASTER_KEY"]
+        _rotate(emulator, arn, function)
+        second = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])["LITELLM_MASTER_KEY"]
+        _rotate(emulator, arn)  # by hand, inside the first rotation's grace period
+        third = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])["LITELLM_MASTER_KEY"]
+        time.sleep(2)  # the gateway's cache
+
+        assert len({first, second, third}) == 3
+        assert proxy.status(PROTECTED, third) == 200, "the new key works on a task started with the first"
+        assert proxy.status(PROTECTED, second) == 200, "the previous key works until its expiry"
+        assert proxy.status(PROTECTED, first) == 200, "so does the one before: its own grace has not ended"
+        assert proxy.status(PROTECTED, new_master_key()) == 401
     finally:
         proxy.stop()
