@@ -59,6 +59,7 @@ def seed_master_key(current: Mapping[str, str]) -> tuple[dict[str, str], Report]
     # Written by the rotation function; present from the start because ECS cannot inject a missing key.
     for key in ("LITELLM_PREVIOUS_MASTER_KEY", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES"):
         value.setdefault(key, "")
+    value.setdefault("LITELLM_PREVIOUS_MASTER_KEYS", "[]")
     # The salt key encrypts credentials stored in the database: once set, it never changes.
     if _unset(current.get("LITELLM_SALT_KEY")):
         value["LITELLM_SALT_KEY"] = random_string(SALT_KEY_LENGTH)

@@ -1,21 +1,36 @@
-"""Rotates the gateway's LiteLLM master key every 30 days, keeping the previous key valid for 7.
+"""Rotates the gateway's LiteLLM master key every 30 days; every earlier key stays valid for its own 7 days.
 
-LiteLLM accepts one master key, read once at start. So the new secret
-version carries the old key as ``LITELLM_PREVIOUS_MASTER_KEY`` with an
-expiry, the image's auth hook (``image/gateway_auth.py``) accepts it until
-then, and finishSecret redeploys the service so new tasks load both. The salt
-key is carried over unchanged: it encrypts credentials in the database.
+The gateway's tasks read the master-key secret at run time (its AWSCURRENT
+and AWSPENDING versions, cached for seconds; ``image/gateway_auth.py``), so
+a rotation takes effect without a redeploy:
 
-Environment: ``GRACE_DAYS`` (7), ``ECS_CLUSTER``, ``ECS_SERVICE``.
+- createSecret stages a fresh ``sk-`` key. The current key joins
+  ``LITELLM_PREVIOUS_MASTER_KEYS`` (a JSON list of ``{"key", "expires"}``)
+  with an expiry ``GRACE_DAYS`` out, and every earlier key whose own expiry
+  has not come yet stays in it: a rotation started by hand inside a grace
+  period revokes nothing early. ``LITELLM_PREVIOUS_MASTER_KEY`` and its
+  ``_EXPIRES`` name the newest, for tasks that only have their start-time
+  environment.
+- setSecret waits until the staged version is ``KEY_PROPAGATION_SECONDS``
+  old (the gateway's cache time and a margin), so every task accepts the new
+  key before any client can read it as AWSCURRENT.
+- finishSecret makes it current.
+
+The salt key is carried over unchanged: it encrypts credentials in the database.
+
+Environment: ``GRACE_DAYS`` (7), ``KEY_PROPAGATION_SECONDS`` (35).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from llmgw_common.gateway_secrets import is_master_key, new_master_key
 from llmgw_common.rotation import (
@@ -29,6 +44,7 @@ from llmgw_common.rotation import (
 )
 
 UNSEEDED = "UNSEEDED"  # the security template's placeholder, replaced by the seeding hook
+PREVIOUS_KEYS = "LITELLM_PREVIOUS_MASTER_KEYS"
 
 
 def now() -> datetime:
@@ -39,31 +55,62 @@ def grace() -> timedelta:
     return timedelta(days=int(os.environ.get("GRACE_DAYS", "7")))
 
 
+def propagation_seconds() -> float:
+    return float(os.environ.get("KEY_PROPAGATION_SECONDS", "35"))
+
+
+def previous_keys(value: dict[str, Any]) -> list[dict[str, str]]:
+    """The secret's earlier keys that have not expired, newest first; unreadable entries grant nothing."""
+    try:
+        entries = json.loads(value.get(PREVIOUS_KEYS) or "[]")
+    except (TypeError, ValueError):
+        entries = []
+    newest = {
+        "key": value.get("LITELLM_PREVIOUS_MASTER_KEY", ""),
+        "expires": value.get("LITELLM_PREVIOUS_MASTER_KEY_EXPIRES", ""),
+    }
+    kept = []
+    for entry in [newest, *entries] if isinstance(entries, list) else [newest]:
+        try:
+            expires = datetime.fromisoformat(str(entry.get("expires")))
+        except (AttributeError, ValueError):
+            continue
+        if is_master_key(entry.get("key")) and expires > now() and entry["key"] not in {k["key"] for k in kept}:
+            kept.append({"key": entry["key"], "expires": expires.isoformat(timespec="seconds")})
+    return kept
+
+
 def create_secret(client: Any, arn: str, token: str) -> None:
-    """Stage a new master key; the current one becomes the previous key until its grace ends."""
+    """Stage a new master key; the current one, and every earlier unexpired one, stay valid until their expiry."""
     if pending_value(client, arn, token) is not None:
         logger.info("createSecret: version %s already staged", token)
         return
     current = current_value(client, arn)
     if not is_master_key(current.get("LITELLM_MASTER_KEY")):
         raise RotationError("createSecret: the current master key is not seeded yet; launch the security stack first")
+    retiring = {"key": current["LITELLM_MASTER_KEY"], "expires": (now() + grace()).isoformat(timespec="seconds")}
+    earlier = [k for k in previous_keys(current) if k["key"] != retiring["key"]]
     pending = {
         **current,
         "LITELLM_MASTER_KEY": new_master_key(),
-        "LITELLM_PREVIOUS_MASTER_KEY": current["LITELLM_MASTER_KEY"],
-        "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": (now() + grace()).isoformat(timespec="seconds"),
+        "LITELLM_PREVIOUS_MASTER_KEY": retiring["key"],
+        "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": retiring["expires"],
+        PREVIOUS_KEYS: json.dumps([retiring, *earlier]),
     }
     store_pending(client, arn, token, pending)
-    logger.info(
-        "createSecret: staged version %s (previous key valid until %s)",
-        token,
-        pending["LITELLM_PREVIOUS_MASTER_KEY_EXPIRES"],
-    )
+    logger.info("createSecret: staged version %s (%d earlier keys still valid)", token, len(earlier) + 1)
 
 
 def set_secret(client: Any, arn: str, token: str) -> None:
-    """Nothing outside the secret holds the key: the gateway reads it from the secret at start."""
-    logger.info("setSecret: nothing to set for version %s", token)
+    """Wait until every task can have read the staged key, so none refuses it once it is AWSCURRENT."""
+    versions = client.list_secret_version_ids(SecretId=arn)["Versions"]
+    created = next(v["CreatedDate"] for v in versions if v["VersionId"] == token)
+    age = time.time() - created.timestamp()
+    wait = propagation_seconds() - age
+    if wait > 0:
+        logger.info("setSecret: version %s is %.0f s old; waiting %.0f s for the gateway's cache", token, age, wait)
+        time.sleep(wait)
+    logger.info("setSecret: every task accepts version %s", token)
 
 
 def test_secret(client: Any, arn: str, token: str) -> None:
@@ -91,15 +138,14 @@ def test_secret(client: Any, arn: str, token: str) -> None:
             raise RotationError(f"testSecret: version {token}: {'; '.join(problems)}")
         logger.info("testSecret: version %s holds the current key (Secrets Manager's configuration test)", token)
         return
-    if pending.get("LITELLM_PREVIOUS_MASTER_KEY") != current.get("LITELLM_MASTER_KEY"):
-        problems.append("the previous key is not the current key")
-    try:
-        expires = datetime.fromisoformat(str(pending.get("LITELLM_PREVIOUS_MASTER_KEY_EXPIRES")))
-    except ValueError:
-        problems.append("the previous key has no expiry")
-    else:
-        if not now() < expires <= now() + grace() + timedelta(minutes=5):
-            problems.append("the previous key's expiry is not within the grace period")
+    kept = {k["key"]: datetime.fromisoformat(k["expires"]) for k in previous_keys(pending)}
+    retiring = kept.get(str(current.get("LITELLM_MASTER_KEY")))
+    if retiring is None or not now() < retiring <= now() + grace() + timedelta(minutes=5):
+        problems.append("the current key is not kept for the grace period")
+    for earlier in previous_keys(current):
+        if kept.get(earlier["key"]) != datetime.fromisoformat(earlier["expires"]):
+            problems.append("an earlier key would lose the rest of its grace")
+            break
     if problems:
         raise RotationError(f"testSecret: version {token}: {'; '.join(problems)}")
     logger.info("testSecret: version %s is valid", token)
@@ -114,4 +160,8 @@ STEPS = {
 
 
 def lambda_handler(event: dict[str, str], context: Any) -> None:
-    dispatch(event, STEPS, boto3.client("secretsmanager"))
+    # Shorter than the function's timeout, so a stuck call fails the step instead of the invocation.
+    client = boto3.client(
+        "secretsmanager", config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3})
+    )
+    dispatch(event, STEPS, client)

@@ -54,7 +54,13 @@ def test_master_key_zip__rotates_its_secret_when_secrets_manager_runs_it_in_the_
     seeded = {"LITELLM_MASTER_KEY": "sk-" + "a" * 48, "LITELLM_SALT_KEY": "s" * 64,
               "LITELLM_PREVIOUS_MASTER_KEY": "", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": ""}  # fmt: skip
     arn = secrets.create_secret(Name="zip-test/master-key", SecretString=json.dumps(seeded))["ARN"]
-    function = deploy(emulator, zips["master_key_rotation"], "zip-master-key", {"GRACE_DAYS": "7"}, arn)
+    function = deploy(
+        emulator,
+        zips["master_key_rotation"],
+        "zip-master-key",
+        {"GRACE_DAYS": "7", "KEY_PROPAGATION_SECONDS": "1"},
+        arn,
+    )
 
     version = secrets.rotate_secret(SecretId=arn, RotationLambdaARN=function,
                                     RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]  # fmt: skip
@@ -96,7 +102,13 @@ def test_master_key_zip__passes_secrets_managers_configuration_test(zips, emulat
     seeded = {"LITELLM_MASTER_KEY": "sk-" + "b" * 48, "LITELLM_SALT_KEY": "s" * 64,
               "LITELLM_PREVIOUS_MASTER_KEY": "", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": ""}  # fmt: skip
     arn = secrets.create_secret(Name="zip-test/master-key-config", SecretString=json.dumps(seeded))["ARN"]
-    function = deploy(emulator, zips["master_key_rotation"], "zip-master-key-config", {"GRACE_DAYS": "7"}, arn)
+    function = deploy(
+        emulator,
+        zips["master_key_rotation"],
+        "zip-master-key-config",
+        {"GRACE_DAYS": "7", "KEY_PROPAGATION_SECONDS": "1"},
+        arn,
+    )
 
     version = secrets.rotate_secret(SecretId=arn, RotationLambdaARN=function, RotateImmediately=False,
                                     RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]  # fmt: skip
@@ -112,7 +124,13 @@ def test_master_key_zip__unseeded_placeholder__passes_the_configuration_test_but
     placeholder = {"LITELLM_MASTER_KEY": "UNSEEDED", "LITELLM_SALT_KEY": "s" * 64,
                    "LITELLM_PREVIOUS_MASTER_KEY": "", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": ""}  # fmt: skip
     arn = secrets.create_secret(Name="zip-test/master-key-unseeded", SecretString=json.dumps(placeholder))["ARN"]
-    function = deploy(emulator, zips["master_key_rotation"], "zip-master-key-unseeded", {"GRACE_DAYS": "7"}, arn)
+    function = deploy(
+        emulator,
+        zips["master_key_rotation"],
+        "zip-master-key-unseeded",
+        {"GRACE_DAYS": "7", "KEY_PROPAGATION_SECONDS": "1"},
+        arn,
+    )
 
     tested = secrets.rotate_secret(SecretId=arn, RotationLambdaARN=function, RotateImmediately=False,
                                    RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]  # fmt: skip

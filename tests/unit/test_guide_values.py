@@ -263,6 +263,7 @@ def test_compute__every_secret_comes_from_secrets_manager_never_the_environment(
         "LITELLM_SALT_KEY": "${MasterKeySecretArn}:LITELLM_SALT_KEY::",
         "LITELLM_PREVIOUS_MASTER_KEY": "${MasterKeySecretArn}:LITELLM_PREVIOUS_MASTER_KEY::",
         "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": "${MasterKeySecretArn}:LITELLM_PREVIOUS_MASTER_KEY_EXPIRES::",
+        "LITELLM_PREVIOUS_MASTER_KEYS": "${MasterKeySecretArn}:LITELLM_PREVIOUS_MASTER_KEYS::",
         "UI_USERNAME": "${UiPasswordSecretArn}:UI_USERNAME::",
         "UI_PASSWORD": "${UiPasswordSecretArn}:UI_PASSWORD::",
         "OPENAI_API_KEY": "${ApiKeysSecretArn}:OPENAI_API_KEY::",
