@@ -50,6 +50,7 @@ __all__ = [
     "SubnetRouteTableAssociation",
     "Subscription",
     "TaskDefinition",
+    "TopicPolicy",
     "WebACL",
     "WebACLAssociation",
 ]
@@ -1031,6 +1032,59 @@ class Service(CloudFormationModel):
 
 
 # ---- SNS -----------------------------------------------------------------------------
+
+
+class TopicPolicy(CloudFormationModel):
+    """AWS::SNS::TopicPolicy: the policy of each topic it names, readable as the topic's Policy attribute."""
+
+    def __init__(self, topics: list[str]):
+        self.topics = topics
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topicpolicy.html
+        return "AWS::SNS::TopicPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return ",".join(self.topics)
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> TopicPolicy:
+        p = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        for topic in p["Topics"]:
+            backend.set_topic_attribute(topic, "Policy", json.dumps(p["PolicyDocument"]))
+        return cls(list(p["Topics"]))
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: TopicPolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> TopicPolicy:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Deleting the policy leaves each topic with SNS's default policy, as on AWS."""
 
 
 class Subscription(CloudFormationModel):

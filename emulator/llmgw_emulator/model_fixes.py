@@ -444,6 +444,40 @@ def _role_policies_are_json_and_validated() -> None:
     _wrap_cfn_create(Role, properties=as_json)
 
 
+def _eventbridge_delivers_to_sns_topics() -> None:
+    """An EventBridge rule with an SNS target publishes the event's JSON to the topic, as EventBridge does.
+
+    moto raised NotImplementedError for the target, failing the PutEvents of whatever sent the event.
+    The topic policy that lets events.amazonaws.com publish is stored but not evaluated here.
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+    """
+    import json
+
+    from moto.events.models import Rule
+    from moto.sns.models import sns_backends
+    from moto.utilities.arns import parse_arn
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        sns = [t for t in self.targets if parse_arn(t["Arn"]).service == "sns"]
+        others = [t for t in self.targets if t not in sns]
+        if sns and self.event_pattern.matches_event(original_event):
+            for target in sns:
+                arn = parse_arn(target["Arn"])
+                sns_backends[arn.account][arn.region].publish(
+                    message=json.dumps(original_event, default=str), arn=target["Arn"]
+                )
+        if others:
+            self.targets, kept = others, self.targets
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = kept
+
+    Rule.send_to_targets = send_to_targets
+
+
 def _deletes_that_moto_skips() -> None:
     """Give each model a stack delete that really deletes.
 
@@ -530,5 +564,6 @@ def install() -> None:
     _ec2_properties_moto_drops()
     _properties_other_models_drop()
     _role_policies_are_json_and_validated()
+    _eventbridge_delivers_to_sns_topics()
     _deletes_that_moto_skips()
     _INSTALLED = True

@@ -239,6 +239,8 @@ CARRIED: dict[str, set[str]] = {
     "AWS::WAFv2::WebACL": {"DefaultAction", "Name", "Rules", "Scope", "VisibilityConfig"},
     "AWS::WAFv2::WebACLAssociation": {"ResourceArn", "WebACLArn"},
     "AWS::SNS::Subscription": {"Endpoint", "Protocol", "TopicArn"},
+    "AWS::SNS::TopicPolicy": {"PolicyDocument", "Topics"},
+    "AWS::Events::Rule": {"Description", "EventPattern", "Name", "State", "Targets"},
     # taskcat's entrypoint nests the stacks.
     "AWS::CloudFormation::Stack": {"Parameters", "TemplateURL", "TimeoutInMinutes"},
 }

@@ -300,6 +300,25 @@ def _subscription(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     return {key: subscription[key] for key in ("TopicArn", "Protocol", "Endpoint")}
 
 
+def _topic_policy(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    (topic,) = r.properties["Topics"]
+    policy = aws.sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"]
+    return {"Topics": [topic], "PolicyDocument": json.loads(policy)}
+
+
+def _events_rule(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    name = r.physical_id.split("/")[-1].split("|")[0]
+    rule = aws.events.describe_rule(Name=name)
+    targets = aws.events.list_targets_by_rule(Rule=name)["Targets"]
+    return {
+        "Name": rule["Name"],
+        "Description": rule.get("Description"),
+        "State": rule.get("State"),
+        "EventPattern": json.loads(rule["EventPattern"]),
+        "Targets": [{"Id": t["Id"], "Arn": t["Arn"]} for t in targets],
+    }
+
+
 def _log_group(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     (group,) = [
         g for g in aws.logs.describe_log_groups(logGroupNamePrefix=r.physical_id)["logGroups"]
@@ -731,6 +750,8 @@ READERS: dict[str, Callable[[Aws, DeployedResource], dict[str, Any]]] = {
     "AWS::S3::BucketPolicy": _bucket_policy,
     "AWS::SNS::Subscription": _subscription,
     "AWS::SNS::Topic": _topic,
+    "AWS::SNS::TopicPolicy": _topic_policy,
+    "AWS::Events::Rule": _events_rule,
     "AWS::SecretsManager::RotationSchedule": _rotation_schedule,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::SecretsManager::SecretTargetAttachment": _target_attachment,

@@ -69,3 +69,25 @@ def test_gateway_config__calls_bedrocks_claude_through_an_inference_profile():
     assert bedrock
     for model in bedrock:
         assert re.match(r"^bedrock/(us|eu|apac|global)\.anthropic\.claude-", model), model
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_alarm_topic__lets_eventbridge_and_cloudwatch_publish_and_use_its_key(deployed, env):
+    """An encrypted topic takes EventBridge's messages only with both grants; the emulator evaluates neither.
+
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+    """
+    security = deployed[env]["security"]
+    (policy,) = security.of_type("AWS::SNS::TopicPolicy").values()
+    publishers = {
+        s["Principal"]["Service"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "sns:Publish" in s["Action"]
+    }
+    assert {"events.amazonaws.com", "cloudwatch.amazonaws.com"} <= publishers
+    key_users = {
+        s["Principal"].get("Service")
+        for s in security.props("KmsKey")["KeyPolicy"]["Statement"]
+        if "kms:GenerateDataKey*" in s["Action"] or "kms:GenerateDataKey" in s["Action"]
+    }
+    assert {"events.amazonaws.com", "cloudwatch.amazonaws.com"} <= key_users
