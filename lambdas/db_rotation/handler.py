@@ -20,10 +20,10 @@ import json
 import os
 from typing import Any
 
-import boto3
 import psycopg2
 from psycopg2 import sql
 
+from llmgw_common import aws_clients
 from llmgw_common.gateway_secrets import database_url, new_password
 from llmgw_common.rotation import (
     RotationError,
@@ -149,4 +149,4 @@ STEPS = {
 
 
 def lambda_handler(event: dict[str, str], context: Any) -> None:
-    dispatch(event, STEPS, boto3.client("secretsmanager"))
+    dispatch(event, STEPS, aws_clients.client("secretsmanager"))

@@ -29,9 +29,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
+from llmgw_common import aws_clients
 from llmgw_common.gateway_secrets import is_master_key, new_master_key
 from llmgw_common.rotation import (
     RotationError,
@@ -160,8 +158,4 @@ STEPS = {
 
 
 def lambda_handler(event: dict[str, str], context: Any) -> None:
-    # Shorter than the function's timeout, so a stuck call fails the step instead of the invocation.
-    client = boto3.client(
-        "secretsmanager", config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3})
-    )
-    dispatch(event, STEPS, client)
+    dispatch(event, STEPS, aws_clients.client("secretsmanager"))

@@ -490,7 +490,7 @@ def test_alarms__match_the_guide_thresholds(deployed, env, where, expected):
 def test_alarms__every_alarm_notifies_the_alarm_topic(deployed, env):
     topic = deployed[env]["litellm"].values["AlarmTopicArn"]
     alarms = [a for s in deployed[env].values() for a in s.of_type("AWS::CloudWatch::Alarm").values()]
-    assert len(alarms) == len(GUIDE_ALARMS) + 2  # and one per rotation function
+    assert len(alarms) == len(GUIDE_ALARMS) + 4  # and errors and throttles per rotation function
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [topic]
 

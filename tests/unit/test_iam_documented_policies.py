@@ -36,6 +36,11 @@ def _actions(role: dict) -> set[str]:
     return found
 
 
+def _services(statement: dict) -> list[str]:
+    service = statement["Principal"].get("Service", []) if isinstance(statement["Principal"], dict) else []
+    return [service] if isinstance(service, str) else service
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_flow_log_role__holds_what_vpc_flow_logs_documents_and_trusts_only_this_accounts_flow_logs(deployed, env):
     role = deployed[env]["network"].resource("FlowLogRole")
@@ -80,14 +85,16 @@ def test_alarm_topic__lets_eventbridge_and_cloudwatch_publish_and_use_its_key(de
     security = deployed[env]["security"]
     (policy,) = security.of_type("AWS::SNS::TopicPolicy").values()
     publishers = {
-        s["Principal"]["Service"]
+        service
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
-        if "sns:Publish" in s["Action"]
+        if s["Effect"] == "Allow" and "sns:Publish" in s["Action"]
+        for service in _services(s)
     }
     assert {"events.amazonaws.com", "cloudwatch.amazonaws.com"} <= publishers
     key_users = {
-        s["Principal"].get("Service")
+        service
         for s in security.props("KmsKey")["KeyPolicy"]["Statement"]
         if "kms:GenerateDataKey*" in s["Action"] or "kms:GenerateDataKey" in s["Action"]
+        for service in _services(s)
     }
     assert {"events.amazonaws.com", "cloudwatch.amazonaws.com"} <= key_users

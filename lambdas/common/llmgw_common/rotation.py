@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from llmgw_common import aws_clients
+
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
@@ -103,12 +105,10 @@ def finish_secret(client: Any, arn: str, token: str) -> None:
 
 def redeploy_service(cluster: str, service: str, step: str) -> None:
     """Start new tasks, because ECS reads secrets only when a task starts."""
-    import boto3
-
     if not cluster or not service:
         logger.info("%s: no service configured; nothing to redeploy", step)
         return
-    ecs = boto3.client("ecs")
+    ecs = aws_clients.client("ecs")
     try:
         ecs.update_service(cluster=cluster, service=service, forceNewDeployment=True)
     except (ecs.exceptions.ClusterNotFoundException, ecs.exceptions.ServiceNotFoundException):
