@@ -1069,7 +1069,8 @@ class TopicPolicy(CloudFormationModel):
         p = cloudformation_json["Properties"]
         backend = sns_backends[account_id][region_name]
         for topic in p["Topics"]:
-            backend.set_topic_attribute(topic, "Policy", json.dumps(p["PolicyDocument"]))
+            # moto's model keeps the API's Policy attribute as `policy`.
+            backend.set_topic_attribute(topic, "policy", json.dumps(p["PolicyDocument"]))
         return cls(list(p["Topics"]))
 
     @classmethod
@@ -1085,6 +1086,11 @@ class TopicPolicy(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Deleting the policy leaves each topic with SNS's default policy, as on AWS."""
+        backend = sns_backends[account_id][region_name]
+        for arn in self.topics:
+            topic = backend.topics.get(arn)
+            if topic is not None:
+                topic._policy_json = topic._create_default_topic_policy(region_name, account_id, topic.name)
 
 
 class Subscription(CloudFormationModel):
