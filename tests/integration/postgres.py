@@ -35,6 +35,11 @@ class Postgres:
         self.process.wait(timeout=10)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    @property
+    def certificate(self) -> Path:
+        """The server's self-signed certificate: the one trust anchor that verifies it."""
+        return self.workdir / "server.crt"
+
     def master_secret(self) -> dict[str, object]:
         return {"username": MASTER_USER, "password": MASTER_PASSWORD}
 
@@ -72,6 +77,7 @@ def start() -> Postgres:
     sockets.mkdir()
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1",
          "-keyout", str(workdir / "server.key"), "-out", str(workdir / "server.crt")],
         check=True, capture_output=True,
     )  # fmt: skip

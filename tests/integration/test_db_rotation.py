@@ -1,8 +1,10 @@
 """The database rotation function, run step by step as Secrets Manager runs it.
 
 Real PostgreSQL 15 (TLS only, a non-superuser master as on RDS), moto's
-Secrets Manager and ECS in-process. Each test uses its own user names, so the
-tests share one server.
+Secrets Manager, RDS and ECS in-process. moto gives every instance a made-up
+endpoint, so the instance's address is pointed at the real server; the
+function trusts the server's own certificate in place of the RDS CA bundle.
+Each test uses its own user names, so the tests share one server.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import psycopg2
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.rds.models import DBInstance
 
 from llmgw_common.gateway_secrets import database_url
 from tests.integration import postgres as pg
@@ -101,6 +104,14 @@ def rotation(server, monkeypatch) -> Iterator[Rotation]:
         initial["DATABASE_URL"] = database_url(initial)
         arn = client.create_secret(Name=f"database-{uuid.uuid4().hex[:6]}", SecretString=json.dumps(initial))["ARN"]
         enable_rotation(arn)
+        boto3.client("rds").create_db_instance(
+            DBInstanceIdentifier="dev-litellm-db", Engine="postgres", DBInstanceClass="db.t3.micro",
+            MasterUsername=pg.MASTER_USER, MasterUserPassword=pg.MASTER_PASSWORD, Port=server.port,
+        )  # fmt: skip
+        monkeypatch.setattr(DBInstance, "address", property(lambda _: server.host))
+        monkeypatch.setenv("DB_INSTANCE_IDENTIFIER", "dev-litellm-db")
+        monkeypatch.setenv("DB_USERNAME", initial["username"])
+        monkeypatch.setattr(handler, "CA_BUNDLE", server.certificate, raising=False)
         yield Rotation(client, arn, server)
 
 
@@ -279,3 +290,112 @@ def test_rotation__a_redeploy_that_fails_after_awscurrent_moved__is_done_by_secr
     (after,) = ecs.describe_services(cluster="dev-litellm", services=["dev-litellm-proxy"])["services"]
     assert len(failures) == 1
     assert after["deployments"][0]["id"] != before["deployments"][0]["id"], "the retry redeployed the service"
+
+
+# ---- A confused deputy: setSecret acts with the RDS master's credentials on what AWSCURRENT says.
+# As AWS's multi-user reference function does, it checks the users, the host and the current
+# login before it uses them, and verifies the server's certificate.
+# https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas (SecretsManagerRDSPostgreSQLRotationMultiUser)
+
+
+def _tamper(rotation: Rotation, **changes: Any) -> None:
+    """Write AWSCURRENT as someone allowed to edit the secret, but not to know the database's passwords, could."""
+    value, client = {**rotation.value(), **changes}, rotation.client
+    version = client.put_secret_value(SecretId=rotation.arn, SecretString=json.dumps(value), VersionStages=["edit"])
+    (current,) = [v for v, stages in rotation.stages().items() if "AWSCURRENT" in stages]
+    client.update_secret_version_stage(
+        SecretId=rotation.arn,
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=version["VersionId"],
+        RemoveFromVersionId=current,
+    )
+    assert rotation.value() == value
+
+
+def _master_logs_in(server: pg.Postgres) -> bool:
+    try:
+        server.connect(pg.MASTER_USER, pg.MASTER_PASSWORD).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
+
+
+def test_set_secret__a_secret_naming_the_master_as_its_alternate__is_refused_and_the_masters_password_kept(rotation):
+    rotation.rotate()
+    _tamper(rotation, username=f"{pg.MASTER_USER}_clone")  # the next rotation would set the password of rds_master
+
+    with pytest.raises(handler.RotationError, match="master"):
+        rotation.rotate()
+
+    assert _master_logs_in(rotation.server)
+
+
+def test_set_secret__a_user_other_than_the_gateways_two__is_refused(rotation):
+    rotation.rotate()
+    _tamper(rotation, username="reporting")
+
+    with pytest.raises(handler.RotationError, match="reporting"):
+        rotation.rotate()
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[str]]]:
+    """A server on another address that records whoever connects to it, and answers nothing."""
+    import socket
+    import threading
+
+    sock, seen = socket.create_server(("127.0.0.2", 0)), []
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, peer = sock.accept()
+            except TimeoutError:
+                continue
+            seen.append(peer[0])
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"127.0.0.2:{sock.getsockname()[1]}", seen
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def test_set_secret__a_host_other_than_the_instances__is_refused_before_any_password_is_sent(rotation, listener):
+    rotation.rotate()
+    address, seen = listener
+    host, port = address.split(":")
+    _tamper(rotation, host=host, port=int(port))
+
+    with pytest.raises(handler.RotationError, match=r"127\.0\.0\.2.*dev-litellm-db"):
+        rotation.rotate()
+
+    assert seen == [], "the function connected to a host RDS does not know"
+
+
+def test_set_secret__current_credentials_that_do_not_log_in__are_refused_and_no_password_is_reset(rotation):
+    rotation.rotate()  # both users exist now
+    current = rotation.value()
+    _tamper(rotation, password="a password the attacker chose")
+
+    with pytest.raises(handler.RotationError, match="AWSCURRENT"):
+        rotation.rotate()
+
+    with rotation.server.connect(current["username"], current["password"]):
+        pass  # the user's real password still works: nothing reset it
+
+
+def test_rotation__a_server_whose_certificate_the_rds_bundle_does_not_verify__is_refused(rotation, monkeypatch):
+    """sslmode=require encrypts but believes any server; the function verifies it as verify-full does."""
+    # The bundle the zip carries, as on Lambda: the test server's certificate is not in it.
+    monkeypatch.setattr(handler, "CA_BUNDLE", ROOT / "lambdas" / "db_rotation" / "rds-ca-bundle.pem", raising=False)
+    before = rotation.value()
+
+    with pytest.raises((handler.RotationError, psycopg2.OperationalError), match="certificate"):
+        rotation.rotate()
+
+    assert rotation.value() == before
