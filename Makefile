@@ -27,7 +27,7 @@ LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv gateway-venv schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render clean
+.PHONY: help venv emulator-venv gateway-venv schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render rds-ca-bundle clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -125,6 +125,9 @@ test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAM
 
 unit: $(STAMP) ## Run the fast tests only
 	$(BIN)/pytest tests/unit
+
+rds-ca-bundle: $(STAMP) ## Refresh image/rds-ca-bundle.pem from AWS's published RDS CA bundle (needs truststore.pki.rds.amazonaws.com)
+	$(BIN)/python -m tools.rds_ca_bundle
 
 render: $(STAMP) ## Render all ten templates offline into build/rendered/<env>/
 	rm -rf $(RENDERED)

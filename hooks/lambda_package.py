@@ -9,6 +9,7 @@ zip built on any machine runs on Lambda. Standard library only.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from pathlib import Path
 RUNTIME_PYTHON = "3.12"  # the templates' Runtime: python3.12
 PLATFORM = "manylinux2014_x86_64"  # the templates' Architectures: [x86_64]
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can record
+CA_BUNDLE = "rds-ca-bundle.pem"  # a function's trust store for its database, if it has one
+CA_BUNDLE_VARIABLE = "LLMGW_RDS_CA_BUNDLE"
 
 
 class LambdaPackageError(Exception):
@@ -41,7 +44,48 @@ def sources(project: Path, name: str) -> dict[str, Path]:
     function, common = _function_dir(project, name), project / "lambdas" / "common"
     found = {p.relative_to(function).as_posix(): p for p in _files(function)}
     found.update({p.relative_to(common).as_posix(): p for p in _files(common / "llmgw_common")})
+    if CA_BUNDLE in found:
+        found[CA_BUNDLE] = ca_bundle(found[CA_BUNDLE])
     return found
+
+
+def ca_bundle(default: Path) -> Path:
+    """The RDS CA bundle a function trusts: ``LLMGW_RDS_CA_BUNDLE`` if set, else the repository's.
+
+    Like ``AWS_CA_BUNDLE`` for boto3, the environment may name another trust
+    store; the local rehearsal names its own CA, which signs its databases.
+    The bundle is part of the zip's hash, so the key says which was packed.
+    """
+    override = os.environ.get(CA_BUNDLE_VARIABLE)
+    if not override:
+        return default
+    path = Path(override)
+    if not path.is_file() or b"-----BEGIN CERTIFICATE-----" not in path.read_bytes():
+        raise LambdaPackageError(f"{CA_BUNDLE_VARIABLE}={override} is not a file of PEM certificates")
+    return path
+
+
+def check_trust(project: Path, name: str, region: str) -> None:
+    """Refuse to pack a function whose RDS CA bundle has no root for ``region``.
+
+    Its database would present a certificate the function cannot verify, and
+    the first rotation would fail only after the stack is up. The bundle's
+    ``Regions:`` line (tools/rds_ca_bundle.py writes it) says which it has.
+    """
+    bundle = sources(project, name).get(CA_BUNDLE)
+    if bundle is None or os.environ.get(CA_BUNDLE_VARIABLE):
+        return
+    lines = [line for line in bundle.read_text().splitlines() if line.startswith("Regions:")]
+    if not lines or region not in lines[0].split()[1:]:
+        raise LambdaPackageError(
+            f"{_shown(project, bundle)} has no Amazon RDS root CA "
+            f"for {region}: run `make rds-ca-bundle` where truststore.pki.rds.amazonaws.com is reachable"
+        )
+
+
+def _shown(project: Path, path: Path) -> str:
+    real, root = path.resolve(), project.resolve()
+    return str(real.relative_to(root)) if real.is_relative_to(root) else str(real)
 
 
 def code_key(project: Path, name: str) -> str:

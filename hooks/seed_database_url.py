@@ -6,7 +6,7 @@ from sceptre.hooks import Hook
 
 
 class SeedDatabaseUrl(Hook):
-    """Writes the percent-encoded ``DATABASE_URL`` (``sslmode=require``) into the database secret.
+    """Writes the percent-encoded ``DATABASE_URL`` (TLS, the server verified) into the database secret.
 
     After the database stack launches, the secret holds the username and
     password from the security stack and the host and port from the secret

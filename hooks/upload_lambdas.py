@@ -35,7 +35,7 @@ class UploadLambdas(Hook):
         """
         from botocore.exceptions import ClientError
 
-        from .lambda_package import LambdaPackageError, build_zip, code_key
+        from .lambda_package import LambdaPackageError, build_zip, check_trust, code_key
 
         names = self.argument if isinstance(self.argument, list) else [self.argument]
         project = Path(self.stack.stack_group_config.get("project_path", "."))
@@ -43,6 +43,7 @@ class UploadLambdas(Hook):
         manager = self.stack.connection_manager
         for name in names:
             try:
+                check_trust(project, str(name), self.stack.region)
                 key = code_key(project, str(name))
                 try:
                     manager.call(service="s3", command="head_object", kwargs={"Bucket": bucket, "Key": key})

@@ -62,6 +62,24 @@ def emulator_env(region: str = REGION) -> dict[str, str]:
     return env
 
 
+def rds_ca_bundle(url: str) -> Path:
+    """The emulator's RDS CA, saved where the Lambda packaging reads it (LLMGW_RDS_CA_BUNDLE).
+
+    The emulator's databases present certificates from its own CA; a rotation
+    function packed with AWS's bundle would rightly refuse them.
+    """
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/llmgw/rds-ca-bundle.pem", timeout=10) as response:
+            pem = response.read()
+    except (urllib.error.URLError, OSError) as error:
+        raise LocalError(f"the emulator at {url} did not give its RDS CA: {error}") from error
+    path = ROOT / "build" / "local" / f"rds-ca-{url.rsplit(':', 1)[1]}.pem"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_bytes() != pem:
+        path.write_bytes(pem)
+    return path
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/moto-api/", timeout=2) as response:
@@ -166,7 +184,8 @@ def launch(env_name: str, variables: list[str], project_code: str, region: str) 
     for variable in variables:
         args += ["--var", variable]
     started = time.monotonic()
-    result = subprocess.run([*args, "launch", "-y", env_name], cwd=ROOT, env=emulator_env(region))
+    env = {**emulator_env(region), "LLMGW_RDS_CA_BUNDLE": str(rds_ca_bundle(endpoint()))}
+    result = subprocess.run([*args, "launch", "-y", env_name], cwd=ROOT, env=env)
     elapsed = time.monotonic() - started
     if result.returncode != 0:
         raise LocalError(f"sceptre launch {env_name} failed (exit {result.returncode}); the lines above say why")
@@ -216,6 +235,7 @@ def summary(env_name: str, project_code: str, region: str) -> None:
     print(f"\nThe emulator keeps running at {endpoint()}: explore with")
     print(f"  AWS_ENDPOINT_URL={endpoint()} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\")
     print(f"    aws --region {region} cloudformation describe-stacks")
+    print(f"(and LLMGW_RDS_CA_BUNDLE={rds_ca_bundle(endpoint())} for a sceptre launch of your own)")
     print("Stop it with: make local-down")
 
 

@@ -15,8 +15,11 @@ Where the emulator must differ from RDS, and why:
   because nothing here can resolve ``*.rds.amazonaws.com``. The port is the
   instance's.
 - The server certificate is issued by the emulator's own certificate
-  authority (``ca.pem`` in the state directory, written at start), because
-  no one outside AWS holds RDS's CA keys.
+  authority (``ca.pem`` in the state directory), because no one outside AWS
+  holds RDS's CA keys. It names the endpoint address, so ``verify-full``
+  works. Clients fetch it from ``GET /moto-api/llmgw/rds-ca-bundle.pem``, an
+  emulator-only endpoint that stands in for the bundle AWS publishes at
+  https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem.
 - Data lives only as long as the emulator: a snapshot records metadata, not
   data, and the master password is not rotated by RDS.
 """
@@ -303,6 +306,11 @@ def _export_log_groups(account_id: str, region_name: str, instance: Any) -> None
             logs.create_log_group(name, {})
 
 
+def ca_bundle_api(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """``GET /moto-api/llmgw/rds-ca-bundle.pem``: the CA that signs every local instance's certificate."""
+    return 200, {"Content-Type": "application/x-pem-file"}, certificate_authority()[2].read_text()
+
+
 def install() -> None:
     """Serve every postgres instance moto's RDS creates with a local server. Idempotent."""
     global _INSTALLED
@@ -311,7 +319,10 @@ def install() -> None:
     import secrets
     import string
 
+    from moto.moto_api._internal import urls
     from moto.rds.models import DBInstance, MasterUserSecret, RDSBackend
+
+    urls.url_paths["{0}/moto-api/llmgw/rds-ca-bundle.pem"] = ca_bundle_api
 
     def secret_string(self: Any) -> str:
         # RDS stores the instance's own master user name and a generated password, not moto's fixed pair.

@@ -8,23 +8,31 @@ Both users are members of one owner role and act as it, so tables made by
 either (LiteLLM migrates at start) belong to both.
 
 The users are managed with the RDS master credentials from ``MASTER_SECRET_ARN``
-(the secret RDS manages). ``password`` and ``DATABASE_URL`` always change
-together, and the URL is tested before it becomes current.
+(the secret RDS manages). Because the function acts as the master on what the
+database secret says, setSecret first checks it as AWS's multi-user reference
+function does: the users are the gateway's two and not the master, the host is
+the instance's endpoint as RDS reports it, and AWSCURRENT's own login works.
+Every connection verifies the server against the RDS CA bundle in the zip
+(``verify-full``). ``password`` and ``DATABASE_URL`` always change together,
+and the URL is tested before it becomes current.
 
-Environment: ``MASTER_SECRET_ARN``, ``DB_SSLMODE`` (require), ``ECS_CLUSTER``, ``ECS_SERVICE``.
+Environment: ``MASTER_SECRET_ARN``, ``DB_INSTANCE_IDENTIFIER``, ``DB_USERNAME``
+(the gateway's user; its alternate is ``<DB_USERNAME>_clone``), ``ECS_CLUSTER``,
+``ECS_SERVICE``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import psycopg2
 from psycopg2 import sql
 
 from llmgw_common import aws_clients
-from llmgw_common.gateway_secrets import database_url, new_password
+from llmgw_common.gateway_secrets import UnverifiedUrlError, database_url, libpq_parameters, new_password
 from llmgw_common.rotation import (
     RotationError,
     current_value,
@@ -36,10 +44,10 @@ from llmgw_common.rotation import (
 )
 
 CLONE_SUFFIX = "_clone"
-
-
-def sslmode() -> str:
-    return os.environ.get("DB_SSLMODE", "require")
+# The RDS root CAs, beside this file in the zip (image/rds-ca-bundle.pem, or the rehearsal's CA).
+CA_BUNDLE = Path(__file__).with_name("rds-ca-bundle.pem")
+# Roles RDS and PostgreSQL keep for themselves; a rotation never sets their passwords.
+RESERVED_PREFIXES = ("rds", "pg_")
 
 
 def alternate_user(username: str) -> str:
@@ -57,16 +65,20 @@ def connect(secret: dict[str, Any], username: str | None = None, password: str |
         dbname=secret["dbname"],
         user=username or secret["username"],
         password=password if password is not None else secret["password"],
-        sslmode=sslmode(),
+        sslmode="verify-full",
+        sslrootcert=str(CA_BUNDLE),
         connect_timeout=5,
     )
 
 
-def can_log_in(url: str) -> bool:
+def can_log_in(secret: dict[str, Any]) -> bool:
+    """Whether the secret's own user and password log in; a server that fails verification raises."""
     try:
-        psycopg2.connect(url, connect_timeout=5).close()
-    except psycopg2.OperationalError:
-        return False
+        connect(secret).close()
+    except psycopg2.OperationalError as error:
+        if "password authentication failed" in str(error) or "does not exist" in str(error):
+            return False
+        raise
     return True
 
 
@@ -77,9 +89,37 @@ def create_secret(client: Any, arn: str, token: str) -> None:
         return
     current = current_value(client, arn)
     pending = {**current, "username": alternate_user(current["username"]), "password": new_password()}
-    pending["DATABASE_URL"] = database_url(pending, sslmode())
+    pending["DATABASE_URL"] = database_url(pending)
     store_pending(client, arn, token, pending)
     logger.info("createSecret: staged version %s for user %s", token, pending["username"])
+
+
+def _check_users(current: dict[str, Any], pending: dict[str, Any], master_user: str) -> None:
+    """Only the gateway's two users, never the master or a role RDS keeps, get a password set."""
+    gateway_user = os.environ["DB_USERNAME"]
+    allowed = {gateway_user, alternate_user(gateway_user)}
+    if master_user in allowed or gateway_user.startswith(RESERVED_PREFIXES):
+        raise RotationError(f"setSecret: DB_USERNAME {gateway_user} is the RDS master or a reserved role")
+    for name in (current["username"], pending["username"]):
+        if name not in allowed:
+            raise RotationError(f"setSecret: user {name} is not the gateway's ({' or '.join(sorted(allowed))})")
+    if pending["username"] != alternate_user(current["username"]):
+        raise RotationError(f"setSecret: user {pending['username']} is not the alternate of {current['username']}")
+
+
+def _check_endpoint(current: dict[str, Any], pending: dict[str, Any]) -> None:
+    """The secret's host and port are the instance's, as RDS reports them; nothing is sent anywhere else."""
+    identifier = os.environ["DB_INSTANCE_IDENTIFIER"]
+    (instance,) = aws_clients.client("rds").describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+    endpoint = (instance["Endpoint"]["Address"], int(instance["Endpoint"]["Port"]))
+    for stage, secret in (("AWSCURRENT", current), ("AWSPENDING", pending)):
+        if (secret["host"], int(secret["port"])) != endpoint:
+            raise RotationError(
+                f"setSecret: {stage} names {secret['host']}:{secret['port']}, "
+                f"not {identifier}'s endpoint {endpoint[0]}:{endpoint[1]}"
+            )
+    if pending["dbname"] != current["dbname"]:
+        raise RotationError(f"setSecret: AWSPENDING names database {pending['dbname']}, not {current['dbname']}")
 
 
 def _ensure_login(cursor: Any, username: str, password: str, owner: str) -> None:
@@ -94,30 +134,38 @@ def _ensure_login(cursor: Any, username: str, password: str, owner: str) -> None
     cursor.execute(sql.SQL("ALTER ROLE {} SET role TO {}").format(sql.Identifier(username), sql.Identifier(owner)))
 
 
+def _ensure_owner(cursor: Any, owner: str, dbname: str) -> None:
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,))
+    if cursor.fetchone() is None:
+        cursor.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
+        # The master may hand the schema to a role only as its member (PostgreSQL 15, RDS alike).
+        cursor.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(owner)))
+        cursor.execute(sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(sql.Identifier(dbname), sql.Identifier(owner)))
+        cursor.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(owner)))
+
+
 def set_secret(client: Any, arn: str, token: str) -> None:
     """Give the pending user its password, creating the users and owner role on first use."""
     pending, current = pending_value(client, arn, token), current_value(client, arn)
     if pending is None:
         raise RotationError(f"setSecret: version {token} was never staged")
-    if can_log_in(pending["DATABASE_URL"]):
+    master = json.loads(client.get_secret_value(SecretId=os.environ["MASTER_SECRET_ARN"])["SecretString"])
+    _check_users(current, pending, master["username"])
+    _check_endpoint(current, pending)
+    if can_log_in(pending):
         logger.info("setSecret: user %s already has the staged password", pending["username"])
         return
-    master = json.loads(client.get_secret_value(SecretId=os.environ["MASTER_SECRET_ARN"])["SecretString"])
+    current_works = can_log_in(current)
     owner = owner_role(current["username"])
     with connect(current, master["username"], master["password"]) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,))
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
-            # The master may hand the schema to a role only as its member (PostgreSQL 15, RDS alike).
-            cursor.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(owner)))
-            cursor.execute(
-                sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(
-                    sql.Identifier(current["dbname"]), sql.Identifier(owner)
-                )
-            )
-            cursor.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(owner)))
-        # The first rotation also creates the user the initial secret names, so AWSCURRENT works.
-        if not can_log_in(current.get("DATABASE_URL") or database_url(current, sslmode())):
+        if not current_works:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (current["username"],))
+            # A user that exists must prove AWSCURRENT by logging in; only the very first
+            # rotation, before any user exists, may create the one the initial secret names.
+            if cursor.fetchone() is not None or current["username"] != os.environ["DB_USERNAME"]:
+                raise RotationError(f"setSecret: AWSCURRENT's credentials for {current['username']} do not log in")
+        _ensure_owner(cursor, owner, current["dbname"])
+        if not current_works:
             _ensure_login(cursor, current["username"], current["password"], owner)
         _ensure_login(cursor, pending["username"], pending["password"], owner)
     conn.close()
@@ -129,9 +177,13 @@ def test_secret(client: Any, arn: str, token: str) -> None:
     pending = pending_value(client, arn, token)
     if pending is None:
         raise RotationError(f"testSecret: version {token} was never staged")
-    if pending["DATABASE_URL"] != database_url(pending, sslmode()):
+    if pending["DATABASE_URL"] != database_url(pending):
         raise RotationError(f"testSecret: version {token}: DATABASE_URL does not match the other fields")
-    with psycopg2.connect(pending["DATABASE_URL"], connect_timeout=5) as conn, conn.cursor() as cursor:
+    try:
+        parameters = libpq_parameters(pending["DATABASE_URL"], str(CA_BUNDLE))
+    except UnverifiedUrlError as error:
+        raise RotationError(f"testSecret: version {token}: {error}") from error
+    with psycopg2.connect(**parameters, connect_timeout=5) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT current_user, has_database_privilege(current_database(), 'CONNECT')")
         user, allowed = cursor.fetchone()
     conn.close()

@@ -44,8 +44,16 @@ class Emulator:
             AWS_DEFAULT_REGION=REGION,
             AWS_CONFIG_FILE=os.devnull,
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            LLMGW_RDS_CA_BUNDLE=str(self.rds_ca_bundle),
         )
         return env
+
+    @property
+    def rds_ca_bundle(self) -> Path:
+        """The CA of this emulator's databases, which the rotation zips it runs must trust."""
+        from tools.local import rds_ca_bundle
+
+        return rds_ca_bundle(self.endpoint)
 
     def client(self, service: str) -> Any:
         return boto3.client(

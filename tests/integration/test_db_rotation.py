@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.rds.models import DBInstance
 
-from llmgw_common.gateway_secrets import database_url
+from llmgw_common.gateway_secrets import database_url, libpq_parameters
 from tests.integration import postgres as pg
 from tests.integration.rotation_calls import STEPS, enable_rotation, event, issue_token
 from tools.render import ROOT
@@ -72,9 +72,13 @@ class Rotation:
     def stages(self) -> dict[str, list[str]]:
         return self.client.describe_secret(SecretId=self.arn)["VersionIdsToStages"]
 
+    def connect(self, secret: dict[str, Any]) -> Any:
+        """Connect with the secret's DATABASE_URL, verifying the server as the gateway would."""
+        return psycopg2.connect(**libpq_parameters(secret["DATABASE_URL"], str(self.server.certificate)))
+
     def connects(self, secret: dict[str, Any]) -> bool:
         try:
-            psycopg2.connect(secret["DATABASE_URL"], connect_timeout=5).close()
+            self.connect(secret).close()
         except psycopg2.OperationalError:
             return False
         return True
@@ -86,7 +90,6 @@ def rotation(server, monkeypatch) -> Iterator[Rotation]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("DB_SSLMODE", "require")
     with mock_aws():
         client = boto3.client("secretsmanager")
         master = client.create_secret(Name="rds-master", SecretString=json.dumps(server.master_secret()))["ARN"]
@@ -132,7 +135,7 @@ def test_rotation__new_awscurrent_credentials_and_url_connect(rotation):
 def test_rotation__previous_credentials_keep_working_until_the_next_rotation(rotation):
     rotation.rotate()  # the first rotation creates both users
     first = rotation.value()
-    open_connection = psycopg2.connect(first["DATABASE_URL"])
+    open_connection = rotation.connect(first)
 
     rotation.rotate()
     previous, current = rotation.value("AWSPREVIOUS"), rotation.value()
@@ -153,7 +156,7 @@ def test_rotation__previous_credentials_keep_working_until_the_next_rotation(rot
 def test_rotation__tables_created_by_either_user_belong_to_both(rotation):
     rotation.rotate()
     first = rotation.value()
-    with psycopg2.connect(first["DATABASE_URL"]) as conn, conn.cursor() as cursor:
+    with rotation.connect(first) as conn, conn.cursor() as cursor:
         cursor.execute(f"CREATE TABLE spend_{uuid.uuid4().hex[:6]} (x int)")  # as LiteLLM's migrations do
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename DESC LIMIT 1")
         (table,) = cursor.fetchone()
@@ -161,7 +164,7 @@ def test_rotation__tables_created_by_either_user_belong_to_both(rotation):
 
     rotation.rotate()
 
-    with psycopg2.connect(rotation.value()["DATABASE_URL"]) as conn, conn.cursor() as cursor:
+    with rotation.connect(rotation.value()) as conn, conn.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} VALUES (1)")
         cursor.execute(f"DROP TABLE {table}")
     conn.close()
@@ -175,7 +178,7 @@ def test_rotation__password_with_url_special_characters__gives_a_url_that_connec
 
     current = rotation.value()
     assert current["password"] == special
-    assert psycopg2.extensions.parse_dsn(current["DATABASE_URL"])["password"] == special
+    assert libpq_parameters(current["DATABASE_URL"], "")["password"] == special
     assert rotation.connects(current)
 
 
@@ -302,6 +305,7 @@ def _tamper(rotation: Rotation, **changes: Any) -> None:
     """Write AWSCURRENT as someone allowed to edit the secret, but not to know the database's passwords, could."""
     value, client = {**rotation.value(), **changes}, rotation.client
     version = client.put_secret_value(SecretId=rotation.arn, SecretString=json.dumps(value), VersionStages=["edit"])
+    # moto's PutSecretValue leaves AWSCURRENT where it was after a rotation; move it as AWS would.
     (current,) = [v for v, stages in rotation.stages().items() if "AWSCURRENT" in stages]
     client.update_secret_version_stage(
         SecretId=rotation.arn,

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from llmgw_hooks.lambda_package import build_zip, code_key
+from llmgw_common.gateway_secrets import libpq_parameters
+from llmgw_hooks.lambda_package import CA_BUNDLE_VARIABLE, build_zip, code_key
 from tests.integration.functions import deploy
 from tools.local import wait_for_rotation
 from tools.render import ROOT
@@ -25,9 +27,23 @@ FUNCTIONS = ("master_key_rotation", "db_rotation")
 
 
 @pytest.fixture(scope="module")
-def zips(tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("zips")
-    return {name: build_zip(ROOT, name, out) for name in FUNCTIONS}
+def zips(tmp_path_factory, emulator) -> Iterator[dict[str, Path]]:
+    """The zips as `make local` packs them: trusting the emulator's RDS CA, which signs its databases."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CA_BUNDLE_VARIABLE, str(emulator.rds_ca_bundle))
+        out = tmp_path_factory.mktemp("zips")
+        yield {name: build_zip(ROOT, name, out) for name in FUNCTIONS}
+
+
+def test_db_zip__trusts_the_rds_bundle_unless_the_environment_names_another(zips, emulator, tmp_path, monkeypatch):
+    packed = zipfile.ZipFile(zips["db_rotation"]).read("rds-ca-bundle.pem")
+    assert packed == emulator.rds_ca_bundle.read_bytes()
+
+    monkeypatch.delenv(CA_BUNDLE_VARIABLE)
+    default = build_zip(ROOT, "db_rotation", tmp_path)
+
+    assert zipfile.ZipFile(default).read("rds-ca-bundle.pem") == (ROOT / "image" / "rds-ca-bundle.pem").read_bytes()
+    assert default.name != zips["db_rotation"].name, "the bundle is part of the content-addressed key"
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -80,7 +96,8 @@ def test_db_zip__rotates_the_password_of_an_emulated_rds_instance_with_psycopg2_
     value = {"username": "litellm", "password": "initial-Pa55", "dbname": "litellm", "engine": "postgres",
              "host": instance["Endpoint"]["Address"], "port": instance["Endpoint"]["Port"]}  # fmt: skip
     arn = secrets.create_secret(Name="zip-test/database", SecretString=json.dumps(value))["ARN"]
-    environment = {"MASTER_SECRET_ARN": instance["MasterUserSecret"]["SecretArn"], "DB_SSLMODE": "require"}
+    environment = {"MASTER_SECRET_ARN": instance["MasterUserSecret"]["SecretArn"],
+                   "DB_INSTANCE_IDENTIFIER": "zip-test-db", "DB_USERNAME": "litellm"}  # fmt: skip
     function = deploy(emulator, zips["db_rotation"], "zip-db", environment, arn)
 
     version = secrets.rotate_secret(SecretId=arn, RotationLambdaARN=function,
@@ -90,7 +107,8 @@ def test_db_zip__rotates_the_password_of_an_emulated_rds_instance_with_psycopg2_
     assert outcome["status"] == "Succeeded", outcome
     current = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
     assert current["username"] == "litellm_clone"
-    with psycopg2.connect(current["DATABASE_URL"], connect_timeout=5) as connection, connection.cursor() as cursor:
+    login = libpq_parameters(current["DATABASE_URL"], str(emulator.rds_ca_bundle))
+    with psycopg2.connect(**login, connect_timeout=5) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT session_user")
         assert cursor.fetchone() == ("litellm_clone",)
     connection.close()

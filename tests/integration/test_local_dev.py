@@ -18,6 +18,7 @@ import time
 import psycopg2
 import pytest
 
+from llmgw_common.gateway_secrets import database_url, libpq_parameters
 from tests.integration.conftest import start_emulator, stop_emulator
 from tools.inventory import inventory
 from tools.local import read_rotations
@@ -161,7 +162,7 @@ def test_launch_dev__secrets_exist_with_generated_and_seeded_values(emulator, de
     database = json.loads(secrets.get_secret_value(SecretId=dev["DatabaseSecretArn"])["SecretString"])
     assert database["host"] == dev["DBEndpoint"]  # written by the secret target attachment
     assert len(database["password"]) == 32
-    assert database["DATABASE_URL"].endswith(f"@{dev['DBEndpoint']}:5432/litellm?sslmode=require")  # !seed_database_url
+    assert database["DATABASE_URL"] == database_url(database)  # !seed_database_url, then the first rotation
     for arn in (dev["MasterKeySecretArn"], dev["ApiKeysSecretArn"]):
         assert secrets.describe_secret(SecretId=arn)["KmsKeyId"] == dev["KmsKeyId"]
 
@@ -198,7 +199,8 @@ def test_launch_dev__the_database_secrets_url_connects_over_tls_to_the_instance_
         emulator.client("secretsmanager").get_secret_value(SecretId=dev["DatabaseSecretArn"])["SecretString"]
     )
 
-    with psycopg2.connect(secret["DATABASE_URL"], connect_timeout=5) as connection, connection.cursor() as cursor:
+    login = libpq_parameters(secret["DATABASE_URL"], str(emulator.rds_ca_bundle))  # verify-full, as Prisma verifies
+    with psycopg2.connect(**login, connect_timeout=5) as connection, connection.cursor() as cursor:
         assert connection.info.ssl_in_use
         cursor.execute("SELECT session_user")
         assert cursor.fetchone() == ("litellm_clone",), "the first rotation switched to the alternate login"

@@ -22,8 +22,10 @@ OVERRIDDEN = {key for overrides in TASKCAT_OVERRIDES.values() for key in overrid
 
 
 @pytest.fixture(scope="module")
-def built():
-    build()
+def built(emulator):
+    # The zips trust the emulator's RDS CA, as `make local` packs them.
+    with mock.patch.dict(os.environ, {"LLMGW_RDS_CA_BUNDLE": str(emulator.rds_ca_bundle)}):
+        build()
     return ROOT / "build" / "taskcat"
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -98,3 +99,15 @@ def test_alarm_topic__lets_eventbridge_and_cloudwatch_publish_and_use_its_key(de
         for service in _services(s)
     }
     assert {"events.amazonaws.com", "cloudwatch.amazonaws.com"} <= key_users
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_db_rotation__checks_the_secret_against_the_gateways_user_and_rds_own_endpoint(deployed, env):
+    """setSecret refuses any user but DB_USERNAME and its clone, and any host but DescribeDBInstances' endpoint."""
+    database, security = deployed[env]["database"], deployed[env]["security"]
+    variables = database.props("DbRotationFunction")["Environment"]["Variables"]
+    template = json.loads(security.props("DatabaseSecret")["GenerateSecretString"]["SecretStringTemplate"])
+
+    assert variables["DB_USERNAME"] == template["username"]
+    assert variables["DB_INSTANCE_IDENTIFIER"] == {"Ref": "DBInstance"}
+    assert "rds:DescribeDBInstances" in _actions(database.resource("DbRotationRole"))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Mapping
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 MASTER_KEY_ENTROPY = 48  # random characters after "sk-", as the architecture guide sizes it
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -44,16 +45,58 @@ class IncompleteSecretError(ValueError):
     """A database secret lacks a field the URL needs."""
 
 
-def database_url(secret: Mapping[str, object], sslmode: str = "require") -> str:
-    """The DATABASE_URL of a database secret: every part percent-encoded, TLS required by default.
+# Where image/Dockerfile puts image/rds-ca-bundle.pem, the RDS root CAs.
+GATEWAY_CA_BUNDLE = "/app/gateway/rds-ca-bundle.pem"
+# LiteLLM connects through Prisma, whose engine reads only sslmode=disable|prefer|require and
+# takes any other value, verify-full included, as prefer. It verifies the server (chain and
+# host name) only with sslaccept=strict, against the roots in sslcert; its default accepts any
+# certificate. prisma-engines, quaint/src/connector/postgres/url.rs (parse_query_params);
+# https://www.prisma.io/docs/orm/overview/databases/postgresql#configuring-an-ssl-connection
+_TLS_QUERY = {"sslmode": "require", "sslaccept": "strict", "sslcert": GATEWAY_CA_BUNDLE}
 
-    RDS PostgreSQL 15 refuses unencrypted connections (``rds.force_ssl=1``),
-    and a generated password may hold ``: / ? # @ %``, which would otherwise
-    break the URL.
+
+class UnverifiedUrlError(ValueError):
+    """A DATABASE_URL that would not verify the database server's certificate."""
+
+
+def database_url(secret: Mapping[str, object]) -> str:
+    """The DATABASE_URL of a database secret: every part percent-encoded, the server verified.
+
+    RDS PostgreSQL 15 refuses unencrypted connections (``rds.force_ssl=1``);
+    TLS without verification would still send the password to whoever answers
+    at the host. A generated password may hold ``: / ? # @ %``, which would
+    otherwise break the URL.
     """
     missing = [k for k in ("username", "password", "host", "port", "dbname") if secret.get(k) in (None, "")]
     if missing:
         raise IncompleteSecretError(f"the database secret lacks {', '.join(missing)}")
     user, password = quote(str(secret["username"]), safe=""), quote(str(secret["password"]), safe="")
     host, port, name = str(secret["host"]), int(str(secret["port"])), quote(str(secret["dbname"]), safe="")
-    return f"postgresql://{user}:{password}@{host}:{port}/{name}?sslmode={quote(sslmode, safe='')}"
+    query = "&".join(f"{k}={quote(v, safe='/')}" for k, v in _TLS_QUERY.items())
+    return f"postgresql://{user}:{password}@{host}:{port}/{name}?{query}"
+
+
+def libpq_parameters(url: str, ca_bundle: str) -> dict[str, Any]:
+    """psycopg2's connection for a DATABASE_URL: what Prisma connects to, verified as verify-full.
+
+    libpq refuses Prisma's sslaccept, and its own sslcert means a client
+    certificate, so the URL cannot be handed to libpq as it is. The gateway's
+    bundle path is replaced by ``ca_bundle``, the same certificates where the
+    caller runs.
+    """
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme not in ("postgresql", "postgres") or query != _TLS_QUERY:
+        raise UnverifiedUrlError(f"DATABASE_URL must end with ?{urlsplit(database_url(_EXAMPLE)).query}")
+    return {
+        "host": parts.hostname,
+        "port": parts.port,
+        "dbname": unquote(parts.path.removeprefix("/")),
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "sslmode": "verify-full",
+        "sslrootcert": ca_bundle,
+    }
+
+
+_EXAMPLE = {"username": "u", "password": "p", "host": "h", "port": 5432, "dbname": "d"}

@@ -6,15 +6,17 @@ import json
 import logging
 import re
 from types import SimpleNamespace
+from urllib.parse import parse_qsl, urlsplit
 
-import psycopg2.extensions
 import pytest
 from moto import mock_aws
 from sceptre.connection_manager import ConnectionManager
 
+from llmgw_common.gateway_secrets import GATEWAY_CA_BUNDLE, UnverifiedUrlError, libpq_parameters
 from llmgw_hooks.secret_values import database_url
 from llmgw_hooks.seed_database_url import SeedDatabaseUrl
 from llmgw_hooks.seed_secrets import SecretSeedingError, SeedSecrets
+from tools.render import ROOT
 
 MASTER_KEY = re.compile(r"^sk-[A-Za-z0-9]{48}$")
 
@@ -209,20 +211,34 @@ URL_SPECIAL = "p@ss:w/rd?#%&+ ü"
 
 
 @pytest.mark.parametrize("password", ["plain", URL_SPECIAL, "%41%"])
-def test_database_url__parses_back_to_the_same_password_and_requires_tls(password):
+def test_database_url__parses_back_to_the_same_password_and_verifies_the_server(password):
     url = database_url(
         {"username": "lite:llm", "password": password, "host": "db.example", "port": 5432, "dbname": "litellm"}
     )
 
-    parsed = psycopg2.extensions.parse_dsn(url)
-    assert parsed["password"] == password
-    assert parsed["user"] == "lite:llm"
-    assert (parsed["host"], parsed["port"], parsed["dbname"], parsed["sslmode"]) == (
-        "db.example",
-        "5432",
-        "litellm",
-        "require",
-    )
+    login = libpq_parameters(url, "/tmp/bundle.pem")
+    assert (login["user"], login["password"]) == ("lite:llm", password)
+    assert (login["host"], login["port"], login["dbname"]) == ("db.example", 5432, "litellm")
+    assert (login["sslmode"], login["sslrootcert"]) == ("verify-full", "/tmp/bundle.pem")
+
+
+def test_database_url__asks_prisma_to_verify_the_server_against_the_rds_bundle_in_the_image():
+    """Prisma takes sslmode=verify-full as prefer, and verifies nothing unless sslaccept=strict."""
+    url = database_url({"username": "u", "password": "p", "host": "h", "port": 5432, "dbname": "litellm"})
+
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query == {"sslmode": "require", "sslaccept": "strict", "sslcert": GATEWAY_CA_BUNDLE}
+    dockerfile = (ROOT / "image" / "Dockerfile").read_text()
+    (copy,) = [line for line in dockerfile.splitlines() if line.startswith("COPY") and "rds-ca-bundle.pem" in line]
+    assert copy.split()[-1].rstrip("/") == GATEWAY_CA_BUNDLE.rsplit("/", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "query", ["sslmode=require", "sslmode=verify-full", "sslmode=require&sslaccept=accept_invalid_certs"]
+)
+def test_libpq_parameters__refuse_a_url_prisma_would_not_verify(query):
+    with pytest.raises(UnverifiedUrlError, match="sslaccept=strict"):
+        libpq_parameters(f"postgresql://u:p@h:5432/litellm?{query}", "/tmp/bundle.pem")
 
 
 def test_seed_database_url__writes_the_url_once_and_keeps_it(aws):
