@@ -12,8 +12,10 @@ https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambd
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -44,3 +46,36 @@ def issue_token(arn: str) -> str:
 
 def event(arn: str, token: str, step: str) -> dict[str, str]:
     return {"SecretId": arn, "ClientRequestToken": token, "Step": step, "RotationToken": str(uuid.uuid4())}
+
+
+@contextlib.contextmanager
+def recorded_aws_calls() -> Iterator[set[str]]:
+    """Every AWS operation made through boto3's default session, as IAM names it (``secretsmanager:GetSecretValue``).
+
+    The rotation functions make their clients with ``boto3.client``, so the
+    calls they would make on Lambda are exactly these; IAM evaluates each.
+    """
+    import boto3
+
+    calls: set[str] = set()
+
+    def record(model: Any, **_: Any) -> None:
+        calls.add(f"{model.service_model.signing_name}:{model.name}")
+
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("before-call", record)
+    try:
+        yield calls
+    finally:
+        boto3.DEFAULT_SESSION = None
+
+
+def role_actions(role: dict[str, Any]) -> set[str]:
+    """The actions a rendered AWS::IAM::Role allows through its inline policies."""
+    found: set[str] = set()
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Allow":
+                actions = statement["Action"]
+                found |= {actions} if isinstance(actions, str) else set(actions)
+    return found

@@ -26,7 +26,14 @@ from moto.rds.models import DBInstance
 
 from llmgw_common.gateway_secrets import database_url, libpq_parameters
 from tests.integration import postgres as pg
-from tests.integration.rotation_calls import STEPS, enable_rotation, event, issue_token
+from tests.integration.rotation_calls import (
+    STEPS,
+    enable_rotation,
+    event,
+    issue_token,
+    recorded_aws_calls,
+    role_actions,
+)
 from tools.render import ROOT
 
 
@@ -403,3 +410,21 @@ def test_rotation__a_server_whose_certificate_the_rds_bundle_does_not_verify__is
         rotation.rotate()
 
     assert rotation.value() == before
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_rotation__calls_only_what_the_functions_role_allows(rotation, monkeypatch, deployed, env):
+    """IAM is not evaluated in moto or the emulator, so the calls are recorded and held against the role."""
+    ecs = boto3.client("ecs")
+    ecs.create_cluster(clusterName="dev-litellm")
+    ecs.register_task_definition(family="proxy", containerDefinitions=[{"name": "p", "image": "x", "memory": 128}])
+    ecs.create_service(cluster="dev-litellm", serviceName="dev-litellm-proxy", taskDefinition="proxy", desiredCount=1)
+    monkeypatch.setenv("ECS_CLUSTER", "dev-litellm")
+    monkeypatch.setenv("ECS_SERVICE", "dev-litellm-proxy")
+
+    with recorded_aws_calls() as calls:
+        rotation.rotate()
+
+    allowed = role_actions(deployed[env]["database"].resource("DbRotationRole"))
+    assert "rds:DescribeDBInstances" in calls and "ecs:UpdateService" in calls
+    assert calls <= allowed, f"the role lacks {sorted(calls - allowed)}"

@@ -19,7 +19,14 @@ from moto import mock_aws
 
 from llmgw_common.gateway_secrets import new_master_key
 from tests.integration import gateway
-from tests.integration.rotation_calls import STEPS, enable_rotation, event, issue_token
+from tests.integration.rotation_calls import (
+    STEPS,
+    enable_rotation,
+    event,
+    issue_token,
+    recorded_aws_calls,
+    role_actions,
+)
 from tests.integration.test_db_rotation import load_handler
 
 handler = load_handler("master_key_rotation")
@@ -131,3 +138,22 @@ def test_running_gateway__serves_the_new_the_previous_and_the_one_before_without
         assert proxy.status(PROTECTED, new_master_key()) == 401
     finally:
         proxy.stop()
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_rotation__calls_only_what_the_functions_role_allows(deployed, env):
+    """IAM is not evaluated in moto or the emulator, so the calls are recorded and held against the role."""
+    aws = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "KEY_PROPAGATION_SECONDS": "0"}  # fmt: skip
+    with mock.patch.dict(os.environ, aws), mock_aws():
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        seeded = {"LITELLM_MASTER_KEY": new_master_key(), "LITELLM_SALT_KEY": "s" * 64}
+        arn = boto3.client("secretsmanager").create_secret(Name="m", SecretString=json.dumps(seeded))["ARN"]
+        enable_rotation(arn)
+        with recorded_aws_calls() as calls:
+            token = issue_token(arn)
+            for step in STEPS:
+                handler.lambda_handler(event(arn, token, step), None)
+
+    allowed = role_actions(deployed[env]["database"].resource("MasterKeyRotationRole"))
+    assert calls and calls <= allowed, f"the role lacks {sorted(calls - allowed)}"
