@@ -11,9 +11,9 @@ a rotation takes effect without a redeploy:
   period revokes nothing early. ``LITELLM_PREVIOUS_MASTER_KEY`` and its
   ``_EXPIRES`` name the newest, for tasks that only have their start-time
   environment.
-- setSecret waits until the staged version is ``KEY_PROPAGATION_SECONDS``
-  old (the gateway's cache time and a margin), so every task accepts the new
-  key before any client can read it as AWSCURRENT.
+- setSecret waits ``KEY_PROPAGATION_SECONDS`` (the gateway's cache time and
+  a margin), so every task accepts the new key before any client can read it
+  as AWSCURRENT.
 - finishSecret makes it current.
 
 The salt key is carried over unchanged: it encrypts credentials in the database.
@@ -100,14 +100,17 @@ def create_secret(client: Any, arn: str, token: str) -> None:
 
 
 def set_secret(client: Any, arn: str, token: str) -> None:
-    """Wait until every task can have read the staged key, so none refuses it once it is AWSCURRENT."""
-    versions = client.list_secret_version_ids(SecretId=arn)["Versions"]
-    created = next(v["CreatedDate"] for v in versions if v["VersionId"] == token)
-    age = time.time() - created.timestamp()
-    wait = propagation_seconds() - age
-    if wait > 0:
-        logger.info("setSecret: version %s is %.0f s old; waiting %.0f s for the gateway's cache", token, age, wait)
-        time.sleep(wait)
+    """Wait until every task can have read the staged key, so none refuses it once it is AWSCURRENT.
+
+    The wait is the full propagation time, every time: the version's
+    CreatedDate is when Secrets Manager issued the token, not when
+    createSecret (perhaps on a retry, minutes later) stored the key.
+    """
+    if pending_value(client, arn, token) is None:
+        raise RotationError(f"setSecret: version {token} was never staged")
+    wait = propagation_seconds()
+    logger.info("setSecret: waiting %.0f s for every task's cache to read version %s", wait, token)
+    time.sleep(wait)
     logger.info("setSecret: every task accepts version %s", token)
 
 
