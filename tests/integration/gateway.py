@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -26,11 +28,15 @@ class Proxy:
     log: Path
 
     def stop(self) -> None:
-        self.process.terminate()
+        # The whole session: faketime runs the proxy as its child and does not pass signals on.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
 
     def status(self, path: str, key: str | None = None, body: bytes | None = None) -> int:
         request = urllib.request.Request(self.url + path, data=body, method="POST" if body else "GET")
@@ -76,7 +82,9 @@ def start(env: dict[str, str], log: Path, faketime: str | None = None, config: P
         command = ["faketime", "-f", faketime, *command]
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "DATABASE_URL", "AWS_"))}
     environment.update(env)
-    process = subprocess.Popen(command, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=log.parent)
+    process = subprocess.Popen(
+        command, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=log.parent, start_new_session=True
+    )
     proxy = Proxy(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + 120
     while True:
