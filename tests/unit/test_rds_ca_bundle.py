@@ -8,13 +8,17 @@ stack is touched.
 from __future__ import annotations
 
 import datetime
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from cryptography import x509
 
+from llmgw_common.gateway_secrets import database_url
 from llmgw_hooks.lambda_package import CA_BUNDLE_VARIABLE, LambdaPackageError, check_trust
 from tools.rds_ca_bundle import TARGET, regions
 from tools.render import ROOT
+
+DOCKERFILE = (ROOT / "image" / "Dockerfile").read_text()
 
 
 def _declared_regions() -> list[str]:
@@ -51,3 +55,26 @@ def test_packaging__a_region_the_bundle_has_no_root_for__fails_in_one_line(monke
 def test_packaging__a_bundle_named_by_the_environment__is_trusted_as_given(monkeypatch, tmp_path):
     monkeypatch.setenv(CA_BUNDLE_VARIABLE, str(TARGET))
     check_trust(ROOT, "db_rotation", "mx-central-1")
+
+
+def test_database_url__names_a_file_of_one_root_the_regions_ca_for_the_pinned_rds_ca(deployed):
+    """Prisma loads only the first certificate of sslcert (native-tls's Certificate::from_pem), so a bundle will not do.
+
+    The file DATABASE_URL names must hold exactly the root that signs the
+    instance's certificate: the region's RSA2048 G1, for the CA the template pins.
+    The rehearsal cannot show this (Prisma does not run here, and the emulator
+    has one CA), so it is checked on the artifacts.
+    """
+    for env in ("dev", "prod"):
+        assert deployed[env]["database"].props("DBInstance")["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
+    for region in ("us-east-1", "eu-west-1", "ap-southeast-2"):
+        fields = {"username": "u", "password": "p", "host": "h", "port": 5432, "dbname": "litellm"}
+        sslcert = dict(parse_qsl(urlsplit(database_url(fields, region)).query))["sslcert"]
+        (copy,) = [line.split() for line in DOCKERFILE.splitlines() if line.startswith("COPY") and "rds-ca" in line]
+        source, target = copy[-2].rstrip("/"), copy[-1].rstrip("/")
+        assert sslcert.startswith(target + "/"), (sslcert, copy)
+        certificates = x509.load_pem_x509_certificates(
+            (ROOT / "image" / source / sslcert[len(target) + 1 :]).read_bytes()
+        )
+        (root,) = certificates
+        assert root.subject.rfc4514_string().startswith(f"L=Seattle,CN=Amazon RDS {region} Root CA RSA2048 G1,")
