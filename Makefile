@@ -126,7 +126,7 @@ test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAM
 unit: $(STAMP) ## Run the fast tests only
 	$(BIN)/pytest tests/unit
 
-rds-ca-bundle: $(STAMP) ## Refresh image/rds-ca-bundle.pem from AWS's published RDS CA bundle (needs truststore.pki.rds.amazonaws.com)
+rds-ca-bundle: $(STAMP) ## Refresh image/rds-ca/<region>.pem from AWS's published RDS CA bundle (needs truststore.pki.rds.amazonaws.com)
 	$(BIN)/python -m tools.rds_ca_bundle
 
 render: $(STAMP) ## Render all ten templates offline into build/rendered/<env>/

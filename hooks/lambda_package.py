@@ -20,7 +20,7 @@ from pathlib import Path
 RUNTIME_PYTHON = "3.12"  # the templates' Runtime: python3.12
 PLATFORM = "manylinux2014_x86_64"  # the templates' Architectures: [x86_64]
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can record
-CA_BUNDLE = "rds-ca-bundle.pem"  # a function's trust store for its database, if it has one
+CA_DIR = "rds-ca"  # a function's roots for its database, one <region>.pem each, if it has any
 CA_BUNDLE_VARIABLE = "LLMGW_RDS_CA_BUNDLE"
 
 
@@ -36,7 +36,9 @@ def _function_dir(project: Path, name: str) -> Path:
 
 
 def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    # os.walk, unlike rglob, follows a linked directory (lambdas/db_rotation/rds-ca -> image/rds-ca).
+    found = [Path(d) / f for d, _, names in os.walk(root, followlinks=True) for f in names]
+    return sorted(p for p in found if "__pycache__" not in p.parts and p.suffix != ".pyc")
 
 
 def sources(project: Path, name: str) -> dict[str, Path]:
@@ -44,21 +46,24 @@ def sources(project: Path, name: str) -> dict[str, Path]:
     function, common = _function_dir(project, name), project / "lambdas" / "common"
     found = {p.relative_to(function).as_posix(): p for p in _files(function)}
     found.update({p.relative_to(common).as_posix(): p for p in _files(common / "llmgw_common")})
-    if CA_BUNDLE in found:
-        found[CA_BUNDLE] = ca_bundle(found[CA_BUNDLE])
+    override = ca_override()
+    if override is not None:
+        for archive_path in found:
+            if archive_path.startswith(CA_DIR + "/"):
+                found[archive_path] = override
     return found
 
 
-def ca_bundle(default: Path) -> Path:
-    """The RDS CA bundle a function trusts: ``LLMGW_RDS_CA_BUNDLE`` if set, else the repository's.
+def ca_override() -> Path | None:
+    """The certificate ``LLMGW_RDS_CA_BUNDLE`` names in place of every region's RDS root, if set.
 
     Like ``AWS_CA_BUNDLE`` for boto3, the environment may name another trust
     store; the local rehearsal names its own CA, which signs its databases.
-    The bundle is part of the zip's hash, so the key says which was packed.
+    It is part of the zip's hash, so the key says which was packed.
     """
     override = os.environ.get(CA_BUNDLE_VARIABLE)
     if not override:
-        return default
+        return None
     path = Path(override)
     if not path.is_file() or b"-----BEGIN CERTIFICATE-----" not in path.read_bytes():
         raise LambdaPackageError(f"{CA_BUNDLE_VARIABLE}={override} is not a file of PEM certificates")
@@ -66,20 +71,20 @@ def ca_bundle(default: Path) -> Path:
 
 
 def check_trust(project: Path, name: str, region: str) -> None:
-    """Refuse to pack a function whose RDS CA bundle has no root for ``region``.
+    """Refuse to pack a function that has RDS roots but none for ``region``.
 
-    Its database would present a certificate the function cannot verify, and
-    the first rotation would fail only after the stack is up. The bundle's
-    ``Regions:`` line (tools/rds_ca_bundle.py writes it) says which it has.
+    Its database would present a certificate neither the function nor the
+    gateway can verify, and the first rotation would fail only after the
+    stack is up. tools/rds_ca_bundle.py writes one file per region.
     """
-    bundle = sources(project, name).get(CA_BUNDLE)
-    if bundle is None or os.environ.get(CA_BUNDLE_VARIABLE):
+    found = sources(project, name)
+    if not any(p.startswith(CA_DIR + "/") for p in found) or os.environ.get(CA_BUNDLE_VARIABLE):
         return
-    lines = [line for line in bundle.read_text().splitlines() if line.startswith("Regions:")]
-    if not lines or region not in lines[0].split()[1:]:
+    if f"{CA_DIR}/{region}.pem" not in found:
+        shown = _shown(project, _function_dir(project, name) / CA_DIR)
         raise LambdaPackageError(
-            f"{_shown(project, bundle)} has no Amazon RDS root CA "
-            f"for {region}: run `make rds-ca-bundle` where truststore.pki.rds.amazonaws.com is reachable"
+            f"{shown}/ has no Amazon RDS root CA for {region}: "
+            "run `make rds-ca-bundle` where truststore.pki.rds.amazonaws.com is reachable"
         )
 
 

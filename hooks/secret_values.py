@@ -117,15 +117,25 @@ def seed_provider_keys(
     return value, report
 
 
-def seed_database_url(current: Mapping[str, object]) -> tuple[dict[str, object], Report]:
-    """Write DATABASE_URL from the other fields when it is absent or stale."""
+def seed_database_url(current: Mapping[str, object], region: str) -> tuple[dict[str, object], Report]:
+    """Write DATABASE_URL from the other fields when it is absent or stale.
+
+    A URL in the earlier form (``?sslmode=require``, no verification) for the
+    same login is kept: the tasks running now come from an image without the
+    RDS roots, and one of them restarting on a URL naming a file it lacks
+    would fail to start. The next rotation, whose redeploy starts tasks from
+    the new image, writes the verifying URL.
+    """
     value, report = dict(current), Report()
     try:
-        url = database_url(current)
+        url = database_url(current, region)
     except IncompleteSecretError as err:
         raise SecretValueError(str(err)) from None
-    if current.get("DATABASE_URL") == url:
+    stored = current.get("DATABASE_URL")
+    if stored == url:
         report.kept.append("DATABASE_URL")
+    elif stored == url.split("?", 1)[0] + "?sslmode=require":
+        report.kept.append("DATABASE_URL (without server verification until the next rotation)")
     else:
         value["DATABASE_URL"] = url
         report.set.append("DATABASE_URL")

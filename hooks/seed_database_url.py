@@ -35,7 +35,7 @@ class SeedDatabaseUrl(Hook):
             self.logger.warning("secret database: rotation in progress; DATABASE_URL left to it")
             return
         current = read_json(manager, arn)
-        wanted, report = seed_database_url(current)
+        wanted, report = seed_database_url(current, self.stack.region)
         if wanted != current:
             write_json(manager, arn, wanted)
         self.logger.info("secret database: %s", report)

@@ -1,10 +1,14 @@
-"""Refresh image/rds-ca-bundle.pem from the bundle AWS publishes, keeping only unexpired roots.
+"""Refresh image/rds-ca/<region>.pem from the bundle AWS publishes: one region's RSA2048 G1 root per file.
 
     python -m tools.rds_ca_bundle [--source URL-or-file]
 
-The rotation function and the gateway image verify the database against this
-file. RDS adds a region's roots when the region opens; refresh then, and
-review the diff like any other change to what the gateway trusts.
+The database template pins ``CACertificateIdentifier: rds-ca-rsa2048-g1``, so
+an instance's certificate chains to its region's "Amazon RDS <region> Root CA
+RSA2048 G1". The file holds that root alone, because Prisma (LiteLLM's
+database client) reads only the first certificate of its ``sslcert`` file.
+The rotation function verifies with the same file. RDS adds a region's roots
+when the region opens; refresh then, and review the diff like any other change
+to what the gateway trusts.
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html
 """
 
@@ -17,30 +21,25 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = ROOT / "image" / "rds-ca-bundle.pem"
+TARGET = ROOT / "image" / "rds-ca"
 SOURCE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
-REGIONS_LINE = "Regions:"  # read by hooks/lambda_package.py: a launch in a region without a root stops there
+CA_FAMILY = "RSA2048 G1"  # rds-ca-rsa2048-g1, the CA database.yaml.j2 pins
 
 
-def unexpired(pem: bytes, now: datetime.datetime) -> list[bytes]:
+def regional_roots(pem: bytes, now: datetime.datetime) -> dict[str, bytes]:
+    """Region -> PEM of its unexpired "Amazon RDS <region> Root CA RSA2048 G1"."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
-
-    certificates = x509.load_pem_x509_certificates(pem)
-    return [c.public_bytes(Encoding.PEM) for c in certificates if c.not_valid_after_utc > now]
-
-
-def regions(pem: list[bytes]) -> list[str]:
-    """The regions with a root in the bundle, from names like "Amazon RDS eu-west-1 Root CA RSA2048 G1"."""
-    from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    found = set()
-    for certificate in x509.load_pem_x509_certificates(b"".join(pem)):
-        words = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value.split()
-        if words[:2] == ["Amazon", "RDS"] and len(words) > 3 and words[3] == "Root":
-            found.add(words[2])
-    return sorted(found)
+    found = {}
+    for certificate in x509.load_pem_x509_certificates(pem):
+        name = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        words = name.split()
+        regional = words[:2] == ["Amazon", "RDS"] and name.endswith(f"Root CA {CA_FAMILY}") and len(words) == 7
+        if regional and certificate.not_valid_after_utc > now:
+            found[words[2]] = certificate.public_bytes(Encoding.PEM)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,15 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with urllib.request.urlopen(args.source, timeout=30) as response:
             pem = response.read()
-    kept = unexpired(pem, datetime.datetime.now(datetime.timezone.utc))
-    if not kept:
-        print(f"rds-ca-bundle: {args.source} holds no unexpired certificate; {TARGET} left as it is", file=sys.stderr)
+    roots = regional_roots(pem, datetime.datetime.now(datetime.timezone.utc))
+    if not roots:
+        print(f"rds-ca: {args.source} holds no unexpired {CA_FAMILY} root; {TARGET} left as it is", file=sys.stderr)
         return 1
-    header = [line for line in TARGET.read_text().split("-----BEGIN CERTIFICATE-----", 1)[0].splitlines()]
-    header = [line for line in header if line and not line.startswith(REGIONS_LINE)]
-    header.append(f"{REGIONS_LINE} {' '.join(regions(kept))}")
-    TARGET.write_bytes(("\n".join(header) + "\n\n").encode() + b"".join(kept))
-    print(f"rds-ca-bundle: {len(kept)} certificates from {args.source} into {TARGET.relative_to(ROOT)}")
+    TARGET.mkdir(parents=True, exist_ok=True)
+    for stale in set(TARGET.glob("*.pem")) - {TARGET / f"{r}.pem" for r in roots}:
+        stale.unlink()
+    for region, root in sorted(roots.items()):
+        (TARGET / f"{region}.pem").write_bytes(root)
+    print(f"rds-ca: {len(roots)} regions' {CA_FAMILY} roots from {args.source} into {TARGET.relative_to(ROOT)}/")
     return 0
 
 

@@ -339,6 +339,9 @@ class DBInstance(CloudFormationModel):
                 "preferred_maintenance_window": p.get("PreferredMaintenanceWindow", "wed:06:38-wed:07:08").lower(),
                 "copy_tags_to_snapshot": _flag(p.get("CopyTagsToSnapshot", False)),
                 "auto_minor_version_upgrade": _flag(p.get("AutoMinorVersionUpgrade", True)),
+                # RDS's default for new instances since 2024 (moto's is a made-up "rds-ca-default").
+                # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html
+                "ca_certificate_identifier": p.get("CACertificateIdentifier", "rds-ca-rsa2048-g1"),
                 "enable_cloudwatch_logs_exports": p.get("EnableCloudwatchLogsExports"),
                 "tags": p.get("Tags", []),
             }

@@ -187,6 +187,7 @@ CARRIED: dict[str, set[str]] = {
         "AllocatedStorage",
         "AutoMinorVersionUpgrade",
         "BackupRetentionPeriod",
+        "CACertificateIdentifier",
         "CopyTagsToSnapshot",
         "DBInstanceClass",
         "DBInstanceIdentifier",

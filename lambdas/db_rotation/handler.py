@@ -12,9 +12,10 @@ The users are managed with the RDS master credentials from ``MASTER_SECRET_ARN``
 database secret says, setSecret first checks it as AWS's multi-user reference
 function does: the users are the gateway's two and not the master, the host is
 the instance's endpoint as RDS reports it, and AWSCURRENT's own login works.
-Every connection verifies the server against the RDS CA bundle in the zip
-(``verify-full``). ``password`` and ``DATABASE_URL`` always change together,
-and the URL is tested before it becomes current.
+Every connection verifies the server (``verify-full``) against the region's
+RDS root in the zip, the same one file DATABASE_URL makes Prisma verify with.
+``password`` and ``DATABASE_URL`` always change together, and the URL is
+tested before it becomes current.
 
 Environment: ``MASTER_SECRET_ARN``, ``DB_INSTANCE_IDENTIFIER``, ``DB_USERNAME``
 (the gateway's user; its alternate is ``<DB_USERNAME>_clone``), ``ECS_CLUSTER``,
@@ -44,8 +45,9 @@ from llmgw_common.rotation import (
 )
 
 CLONE_SUFFIX = "_clone"
-# The RDS root CAs, beside this file in the zip (image/rds-ca-bundle.pem, or the rehearsal's CA).
-CA_BUNDLE = Path(__file__).with_name("rds-ca-bundle.pem")
+# One <region>.pem per region beside this file in the zip: the root of the CA the database
+# template pins (image/rds-ca/), the very file DATABASE_URL names for Prisma; in the rehearsal, its CA.
+CA_DIR = Path(__file__).with_name("rds-ca")
 # Roles RDS and PostgreSQL keep for themselves; a rotation never sets their passwords.
 RESERVED_PREFIXES = ("rds", "pg_")
 
@@ -58,6 +60,14 @@ def owner_role(username: str) -> str:
     return username.removesuffix(CLONE_SUFFIX) + "_owner"
 
 
+def region() -> str:
+    return os.environ["AWS_REGION"]  # set by Lambda
+
+
+def root_certificate() -> str:
+    return str(CA_DIR / f"{region()}.pem")
+
+
 def connect(secret: dict[str, Any], username: str | None = None, password: str | None = None) -> Any:
     return psycopg2.connect(
         host=secret["host"],
@@ -66,7 +76,7 @@ def connect(secret: dict[str, Any], username: str | None = None, password: str |
         user=username or secret["username"],
         password=password if password is not None else secret["password"],
         sslmode="verify-full",
-        sslrootcert=str(CA_BUNDLE),
+        sslrootcert=root_certificate(),
         connect_timeout=5,
     )
 
@@ -89,7 +99,7 @@ def create_secret(client: Any, arn: str, token: str) -> None:
         return
     current = current_value(client, arn)
     pending = {**current, "username": alternate_user(current["username"]), "password": new_password()}
-    pending["DATABASE_URL"] = database_url(pending)
+    pending["DATABASE_URL"] = database_url(pending, region())
     store_pending(client, arn, token, pending)
     logger.info("createSecret: staged version %s for user %s", token, pending["username"])
 
@@ -177,10 +187,10 @@ def test_secret(client: Any, arn: str, token: str) -> None:
     pending = pending_value(client, arn, token)
     if pending is None:
         raise RotationError(f"testSecret: version {token} was never staged")
-    if pending["DATABASE_URL"] != database_url(pending):
+    if pending["DATABASE_URL"] != database_url(pending, region()):
         raise RotationError(f"testSecret: version {token}: DATABASE_URL does not match the other fields")
     try:
-        parameters = libpq_parameters(pending["DATABASE_URL"], str(CA_BUNDLE))
+        parameters = libpq_parameters(pending["DATABASE_URL"], root_certificate())
     except UnverifiedUrlError as error:
         raise RotationError(f"testSecret: version {token}: {error}") from error
     with psycopg2.connect(**parameters, connect_timeout=5) as conn, conn.cursor() as cursor:

@@ -40,6 +40,15 @@ class Postgres:
         """The server's self-signed certificate: the one trust anchor that verifies it."""
         return self.workdir / "server.crt"
 
+    @property
+    def trust_dir(self) -> Path:
+        """A directory laid out like the zip's rds-ca/ (one <region>.pem each), trusting this server alone."""
+        directory = self.workdir / "rds-ca"
+        directory.mkdir(exist_ok=True)
+        for region in ("us-east-1",):
+            shutil.copyfile(self.certificate, directory / f"{region}.pem")
+        return directory
+
     def master_secret(self) -> dict[str, object]:
         return {"username": MASTER_USER, "password": MASTER_PASSWORD}
 

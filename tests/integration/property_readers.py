@@ -500,6 +500,7 @@ def _db_instance(aws: Aws, r: DeployedResource) -> dict[str, Any]:
         and "." not in str(r.properties["EngineVersion"])
         else db["EngineVersion"],
         "DBInstanceClass": db["DBInstanceClass"],
+        "CACertificateIdentifier": db["CACertificateIdentifier"],
         "DBName": db.get("DBName"),
         "Port": db["Endpoint"]["Port"],
         "MasterUsername": db["MasterUsername"],

@@ -47,6 +47,7 @@ def load_handler(function: str) -> Any:
 
 
 handler = load_handler("db_rotation")
+REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,8 @@ class Rotation:
 def rotation(server, monkeypatch) -> Iterator[Rotation]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)  # as Lambda sets it
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         client = boto3.client("secretsmanager")
@@ -111,7 +113,7 @@ def rotation(server, monkeypatch) -> Iterator[Rotation]:
             "host": server.host,
             "engine": "postgres",
         }
-        initial["DATABASE_URL"] = database_url(initial)
+        initial["DATABASE_URL"] = database_url(initial, REGION)
         arn = client.create_secret(Name=f"database-{uuid.uuid4().hex[:6]}", SecretString=json.dumps(initial))["ARN"]
         enable_rotation(arn)
         boto3.client("rds").create_db_instance(
@@ -121,7 +123,7 @@ def rotation(server, monkeypatch) -> Iterator[Rotation]:
         monkeypatch.setattr(DBInstance, "address", property(lambda _: server.host))
         monkeypatch.setenv("DB_INSTANCE_IDENTIFIER", "dev-litellm-db")
         monkeypatch.setenv("DB_USERNAME", initial["username"])
-        monkeypatch.setattr(handler, "CA_BUNDLE", server.certificate, raising=False)
+        monkeypatch.setattr(handler, "CA_DIR", server.trust_dir)
         yield Rotation(client, arn, server)
 
 
@@ -132,7 +134,7 @@ def test_rotation__new_awscurrent_credentials_and_url_connect(rotation):
 
     after = rotation.value()
     assert after["username"] != before["username"] and after["password"] != before["password"]
-    assert after["DATABASE_URL"] == database_url(after)
+    assert after["DATABASE_URL"] == database_url(after, REGION)
     assert rotation.connects(after)
     with rotation.server.connect(after["username"], after["password"]) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT session_user, current_user")  # logs in as itself, acts as the owner role
@@ -222,7 +224,7 @@ def test_rotation__failure_after_a_step_then_retry__ends_consistent_with_awscurr
         assert rotation.connects(rotation.value()), f"AWSCURRENT stopped working after the retried {step}"
 
     final = rotation.value()
-    assert final["DATABASE_URL"] == database_url(final)
+    assert final["DATABASE_URL"] == database_url(final, REGION)
     assert "AWSCURRENT" in rotation.stages()[token]
     assert rotation.connects(final)
 
@@ -402,8 +404,8 @@ def test_set_secret__current_credentials_that_do_not_log_in__are_refused_and_no_
 
 def test_rotation__a_server_whose_certificate_the_rds_bundle_does_not_verify__is_refused(rotation, monkeypatch):
     """sslmode=require encrypts but believes any server; the function verifies it as verify-full does."""
-    # The bundle the zip carries, as on Lambda: the test server's certificate is not in it.
-    monkeypatch.setattr(handler, "CA_BUNDLE", ROOT / "lambdas" / "db_rotation" / "rds-ca-bundle.pem", raising=False)
+    # The region's RDS root the zip carries, as on Lambda: it did not sign the test server's certificate.
+    monkeypatch.setattr(handler, "CA_DIR", ROOT / "lambdas" / "db_rotation" / "rds-ca")
     before = rotation.value()
 
     with pytest.raises((handler.RotationError, psycopg2.OperationalError), match="certificate"):

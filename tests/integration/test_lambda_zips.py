@@ -35,15 +35,19 @@ def zips(tmp_path_factory, emulator) -> Iterator[dict[str, Path]]:
         yield {name: build_zip(ROOT, name, out) for name in FUNCTIONS}
 
 
-def test_db_zip__trusts_the_rds_bundle_unless_the_environment_names_another(zips, emulator, tmp_path, monkeypatch):
-    packed = zipfile.ZipFile(zips["db_rotation"]).read("rds-ca-bundle.pem")
-    assert packed == emulator.rds_ca_bundle.read_bytes()
+def test_db_zip__trusts_each_regions_rds_root_unless_the_environment_names_another(
+    zips, emulator, tmp_path, monkeypatch
+):
+    packed = zipfile.ZipFile(zips["db_rotation"])
+    assert packed.read("rds-ca/us-east-1.pem") == emulator.rds_ca_bundle.read_bytes()
 
     monkeypatch.delenv(CA_BUNDLE_VARIABLE)
-    default = build_zip(ROOT, "db_rotation", tmp_path)
+    default = zipfile.ZipFile(build_zip(ROOT, "db_rotation", tmp_path))
 
-    assert zipfile.ZipFile(default).read("rds-ca-bundle.pem") == (ROOT / "image" / "rds-ca-bundle.pem").read_bytes()
-    assert default.name != zips["db_rotation"].name, "the bundle is part of the content-addressed key"
+    roots = sorted(n for n in default.namelist() if n.startswith("rds-ca/"))
+    assert roots == sorted(f"rds-ca/{p.name}" for p in (ROOT / "image" / "rds-ca").glob("*.pem"))
+    assert default.read("rds-ca/eu-west-1.pem") == (ROOT / "image" / "rds-ca" / "eu-west-1.pem").read_bytes()
+    assert Path(default.filename).name != zips["db_rotation"].name, "the roots are part of the content-addressed key"
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -162,7 +162,9 @@ def test_launch_dev__secrets_exist_with_generated_and_seeded_values(emulator, de
     database = json.loads(secrets.get_secret_value(SecretId=dev["DatabaseSecretArn"])["SecretString"])
     assert database["host"] == dev["DBEndpoint"]  # written by the secret target attachment
     assert len(database["password"]) == 32
-    assert database["DATABASE_URL"] == database_url(database)  # !seed_database_url, then the first rotation
+    assert database["DATABASE_URL"] == database_url(
+        database, "us-east-1"
+    )  # !seed_database_url, then the first rotation
     for arn in (dev["MasterKeySecretArn"], dev["ApiKeysSecretArn"]):
         assert secrets.describe_secret(SecretId=arn)["KmsKeyId"] == dev["KmsKeyId"]
 

@@ -1,8 +1,8 @@
-"""The RDS CA bundle the rotation function and the gateway verify the database against.
+"""The RDS roots the rotation function and the gateway verify the database against: image/rds-ca/<region>.pem.
 
-A bundle without the region's root makes every connection fail verification,
-so a launch there stops at packaging with one line, before the database
-stack is touched.
+A region without its root makes every connection fail verification, so a
+launch there stops at packaging with one line, before the database stack is
+touched.
 """
 
 from __future__ import annotations
@@ -15,45 +15,38 @@ from cryptography import x509
 
 from llmgw_common.gateway_secrets import database_url
 from llmgw_hooks.lambda_package import CA_BUNDLE_VARIABLE, LambdaPackageError, check_trust
-from tools.rds_ca_bundle import TARGET, regions
+from tools.rds_ca_bundle import TARGET
 from tools.render import ROOT
 
 DOCKERFILE = (ROOT / "image" / "Dockerfile").read_text()
 
 
-def _declared_regions() -> list[str]:
-    (line,) = [line for line in TARGET.read_text().splitlines() if line.startswith("Regions:")]
-    return line.split()[1:]
-
-
-def test_bundle__holds_only_unexpired_certificates_and_declares_the_regions_they_cover():
-    pem = TARGET.read_bytes()
-    certificates = x509.load_pem_x509_certificates(pem)
+def test_roots__one_unexpired_rsa2048_g1_root_per_region_named_for_it():
+    files = sorted(TARGET.glob("*.pem"))
     now = datetime.datetime.now(datetime.timezone.utc)
 
-    assert len(certificates) >= 3 * 27  # RSA2048, RSA4096 and ECC384 roots per region
-    assert all(c.not_valid_after_utc > now for c in certificates)
-    assert _declared_regions() == regions([pem])
-    assert {"us-east-1", "eu-west-1"} <= set(_declared_regions())
+    assert len(files) >= 27 and {"us-east-1.pem", "eu-west-1.pem"} <= {f.name for f in files}
+    for path in files:
+        (root,) = x509.load_pem_x509_certificates(path.read_bytes())
+        assert root.subject.rfc4514_string().startswith(f"L=Seattle,CN=Amazon RDS {path.stem} Root CA RSA2048 G1,")
+        assert root.subject == root.issuer and root.not_valid_after_utc > now
 
 
-def test_bundle__is_what_the_rotation_function_packs():
-    assert (ROOT / "lambdas" / "db_rotation" / "rds-ca-bundle.pem").read_bytes() == TARGET.read_bytes()
+def test_roots__are_what_the_rotation_function_packs():
+    assert (ROOT / "lambdas" / "db_rotation" / "rds-ca").resolve() == TARGET.resolve()
 
 
-def test_packaging__a_region_the_bundle_has_no_root_for__fails_in_one_line(monkeypatch):
+def test_packaging__a_region_without_its_root__fails_in_one_line(monkeypatch):
     monkeypatch.delenv(CA_BUNDLE_VARIABLE, raising=False)
     check_trust(ROOT, "db_rotation", "us-east-1")
-    check_trust(ROOT, "master_key_rotation", "mars-1")  # no database, no bundle
+    check_trust(ROOT, "master_key_rotation", "mars-1")  # no database, no roots
 
-    with pytest.raises(
-        LambdaPackageError, match=r"^image/rds-ca-bundle.pem has no Amazon RDS root CA for mx-central-1"
-    ):
+    with pytest.raises(LambdaPackageError, match=r"^image/rds-ca/ has no Amazon RDS root CA for mx-central-1: run"):
         check_trust(ROOT, "db_rotation", "mx-central-1")
 
 
-def test_packaging__a_bundle_named_by_the_environment__is_trusted_as_given(monkeypatch, tmp_path):
-    monkeypatch.setenv(CA_BUNDLE_VARIABLE, str(TARGET))
+def test_packaging__a_certificate_named_by_the_environment__is_trusted_for_every_region(monkeypatch):
+    monkeypatch.setenv(CA_BUNDLE_VARIABLE, str(TARGET / "us-east-1.pem"))
     check_trust(ROOT, "db_rotation", "mx-central-1")
 
 

@@ -45,22 +45,35 @@ class IncompleteSecretError(ValueError):
     """A database secret lacks a field the URL needs."""
 
 
-# Where image/Dockerfile puts image/rds-ca-bundle.pem, the RDS root CAs.
-GATEWAY_CA_BUNDLE = "/app/gateway/rds-ca-bundle.pem"
+# Where image/Dockerfile puts image/rds-ca/: one <region>.pem per region, the root of the CA
+# the database template pins (rds-ca-rsa2048-g1).
+GATEWAY_CA_DIR = "/app/gateway/rds-ca"
 # LiteLLM connects through Prisma, whose engine reads only sslmode=disable|prefer|require and
 # takes any other value, verify-full included, as prefer. It verifies the server (chain and
-# host name) only with sslaccept=strict, against the roots in sslcert; its default accepts any
-# certificate. prisma-engines, quaint/src/connector/postgres/url.rs (parse_query_params);
+# host name) only with sslaccept=strict, against the root in sslcert; its default accepts any
+# certificate. It reads only the first certificate of that file (native-tls's
+# Certificate::from_pem), so the file is the region's root alone, not AWS's bundle.
+# prisma-engines, quaint/src/connector/postgres/url.rs (parse_query_params);
 # https://www.prisma.io/docs/orm/overview/databases/postgresql#configuring-an-ssl-connection
-_TLS_QUERY = {"sslmode": "require", "sslaccept": "strict", "sslcert": GATEWAY_CA_BUNDLE}
+
+
+def gateway_ca_file(region: str) -> str:
+    """The root DATABASE_URL tells the gateway to verify the database against, in the gateway's image."""
+    if not region or "/" in region or region.startswith("."):
+        raise ValueError(f"{region!r} is not a region name")
+    return f"{GATEWAY_CA_DIR}/{region}.pem"
+
+
+def _tls_query(region: str) -> dict[str, str]:
+    return {"sslmode": "require", "sslaccept": "strict", "sslcert": gateway_ca_file(region)}
 
 
 class UnverifiedUrlError(ValueError):
     """A DATABASE_URL that would not verify the database server's certificate."""
 
 
-def database_url(secret: Mapping[str, object]) -> str:
-    """The DATABASE_URL of a database secret: every part percent-encoded, the server verified.
+def database_url(secret: Mapping[str, object], region: str) -> str:
+    """The DATABASE_URL of a database secret in ``region``: every part percent-encoded, the server verified.
 
     RDS PostgreSQL 15 refuses unencrypted connections (``rds.force_ssl=1``);
     TLS without verification would still send the password to whoever answers
@@ -72,22 +85,28 @@ def database_url(secret: Mapping[str, object]) -> str:
         raise IncompleteSecretError(f"the database secret lacks {', '.join(missing)}")
     user, password = quote(str(secret["username"]), safe=""), quote(str(secret["password"]), safe="")
     host, port, name = str(secret["host"]), int(str(secret["port"])), quote(str(secret["dbname"]), safe="")
-    query = "&".join(f"{k}={quote(v, safe='/')}" for k, v in _TLS_QUERY.items())
+    query = "&".join(f"{k}={quote(v, safe='/')}" for k, v in _tls_query(region).items())
     return f"postgresql://{user}:{password}@{host}:{port}/{name}?{query}"
 
 
-def libpq_parameters(url: str, ca_bundle: str) -> dict[str, Any]:
+def libpq_parameters(url: str, root_certificate: str) -> dict[str, Any]:
     """psycopg2's connection for a DATABASE_URL: what Prisma connects to, verified as verify-full.
 
     libpq refuses Prisma's sslaccept, and its own sslcert means a client
-    certificate, so the URL cannot be handed to libpq as it is. The gateway's
-    bundle path is replaced by ``ca_bundle``, the same certificates where the
-    caller runs.
+    certificate, so the URL cannot be handed to libpq as it is.
+    ``root_certificate`` is the caller's copy of the root the URL names.
     """
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
-    if parts.scheme not in ("postgresql", "postgres") or query != _TLS_QUERY:
-        raise UnverifiedUrlError(f"DATABASE_URL must end with ?{urlsplit(database_url(_EXAMPLE)).query}")
+    sslcert = query.get("sslcert", "")
+    region = sslcert.removeprefix(GATEWAY_CA_DIR + "/").removesuffix(".pem")
+    try:
+        expected = _tls_query(region)
+    except ValueError:
+        expected = None
+    if parts.scheme not in ("postgresql", "postgres") or query != expected:
+        example = urlsplit(database_url(_EXAMPLE, "<region>")).query
+        raise UnverifiedUrlError(f"DATABASE_URL must end with ?{example}")
     return {
         "host": parts.hostname,
         "port": parts.port,
@@ -95,7 +114,7 @@ def libpq_parameters(url: str, ca_bundle: str) -> dict[str, Any]:
         "user": unquote(parts.username or ""),
         "password": unquote(parts.password or ""),
         "sslmode": "verify-full",
-        "sslrootcert": ca_bundle,
+        "sslrootcert": root_certificate,
     }
 
 

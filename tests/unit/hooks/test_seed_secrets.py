@@ -12,11 +12,10 @@ import pytest
 from moto import mock_aws
 from sceptre.connection_manager import ConnectionManager
 
-from llmgw_common.gateway_secrets import GATEWAY_CA_BUNDLE, UnverifiedUrlError, libpq_parameters
+from llmgw_common.gateway_secrets import GATEWAY_CA_DIR, UnverifiedUrlError, libpq_parameters
 from llmgw_hooks.secret_values import database_url
 from llmgw_hooks.seed_database_url import SeedDatabaseUrl
 from llmgw_hooks.seed_secrets import SecretSeedingError, SeedSecrets
-from tools.render import ROOT
 
 MASTER_KEY = re.compile(r"^sk-[A-Za-z0-9]{48}$")
 
@@ -213,32 +212,49 @@ URL_SPECIAL = "p@ss:w/rd?#%&+ ü"
 @pytest.mark.parametrize("password", ["plain", URL_SPECIAL, "%41%"])
 def test_database_url__parses_back_to_the_same_password_and_verifies_the_server(password):
     url = database_url(
-        {"username": "lite:llm", "password": password, "host": "db.example", "port": 5432, "dbname": "litellm"}
+        {"username": "lite:llm", "password": password, "host": "db.example", "port": 5432, "dbname": "litellm"},
+        "eu-west-1",
     )
 
-    login = libpq_parameters(url, "/tmp/bundle.pem")
+    login = libpq_parameters(url, "/tmp/eu-west-1.pem")
     assert (login["user"], login["password"]) == ("lite:llm", password)
     assert (login["host"], login["port"], login["dbname"]) == ("db.example", 5432, "litellm")
-    assert (login["sslmode"], login["sslrootcert"]) == ("verify-full", "/tmp/bundle.pem")
+    assert (login["sslmode"], login["sslrootcert"]) == ("verify-full", "/tmp/eu-west-1.pem")
 
 
-def test_database_url__asks_prisma_to_verify_the_server_against_the_rds_bundle_in_the_image():
+def test_database_url__asks_prisma_to_verify_the_server_against_the_regions_root_in_the_image():
     """Prisma takes sslmode=verify-full as prefer, and verifies nothing unless sslaccept=strict."""
-    url = database_url({"username": "u", "password": "p", "host": "h", "port": 5432, "dbname": "litellm"})
+    url = database_url({"username": "u", "password": "p", "host": "h", "port": 5432, "dbname": "litellm"}, "eu-west-1")
 
     query = dict(parse_qsl(urlsplit(url).query))
-    assert query == {"sslmode": "require", "sslaccept": "strict", "sslcert": GATEWAY_CA_BUNDLE}
-    dockerfile = (ROOT / "image" / "Dockerfile").read_text()
-    (copy,) = [line for line in dockerfile.splitlines() if line.startswith("COPY") and "rds-ca-bundle.pem" in line]
-    assert copy.split()[-1].rstrip("/") == GATEWAY_CA_BUNDLE.rsplit("/", 1)[0]
+    assert query == {"sslmode": "require", "sslaccept": "strict", "sslcert": f"{GATEWAY_CA_DIR}/eu-west-1.pem"}
 
 
 @pytest.mark.parametrize(
-    "query", ["sslmode=require", "sslmode=verify-full", "sslmode=require&sslaccept=accept_invalid_certs"]
+    "query",
+    [
+        "sslmode=require",
+        "sslmode=verify-full",
+        "sslmode=require&sslaccept=accept_invalid_certs&sslcert=/app/gateway/rds-ca/us-east-1.pem",
+        "sslmode=require&sslaccept=strict&sslcert=/tmp/mine.pem",
+        "sslmode=require&sslaccept=strict&sslcert=/app/gateway/rds-ca/../../tmp/x.pem",
+    ],
 )
-def test_libpq_parameters__refuse_a_url_prisma_would_not_verify(query):
+def test_libpq_parameters__refuse_a_url_prisma_would_not_verify_against_an_rds_root(query):
     with pytest.raises(UnverifiedUrlError, match="sslaccept=strict"):
-        libpq_parameters(f"postgresql://u:p@h:5432/litellm?{query}", "/tmp/bundle.pem")
+        libpq_parameters(f"postgresql://u:p@h:5432/litellm?{query}", "/tmp/us-east-1.pem")
+
+
+def _database_hook(arn: str) -> SeedDatabaseUrl:
+    hook = SeedDatabaseUrl()
+    hook.stack = SimpleNamespace(
+        name="dev/database",
+        external_name="litellm-dev-database",
+        region="us-east-1",
+        parameters={"DatabaseSecretArn": arn},
+        connection_manager=StackOutputs({}),
+    )
+    return hook
 
 
 def test_seed_database_url__writes_the_url_once_and_keeps_it(aws):
@@ -247,20 +263,30 @@ def test_seed_database_url__writes_the_url_once_and_keeps_it(aws):
     client = boto3.client("secretsmanager", region_name="us-east-1")
     fields = {"username": "litellm", "password": URL_SPECIAL, "host": "db.example", "port": 5432, "dbname": "litellm"}
     arn = client.create_secret(Name="dev-litellm/database", SecretString=json.dumps(fields))["ARN"]
-    hook = SeedDatabaseUrl()
-    hook.stack = SimpleNamespace(
-        name="dev/database",
-        external_name="litellm-dev-database",
-        parameters={"DatabaseSecretArn": arn},
-        connection_manager=StackOutputs({}),
-    )
+    hook = _database_hook(arn)
 
     hook.run()
     hook.run()
 
     stored = json.loads(client.get_secret_value(SecretId=arn)["SecretString"])
-    assert stored["DATABASE_URL"] == database_url(fields)
+    assert stored["DATABASE_URL"] == database_url(fields, "us-east-1")
     assert len(client.list_secret_version_ids(SecretId=arn)["Versions"]) == 2  # created, then one URL write
+
+
+def test_seed_database_url__keeps_an_earlier_unverified_url_until_the_next_rotation(aws, caplog):
+    """Tasks of the image before the RDS roots would not start on a URL that names a root file they lack."""
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    fields = {"username": "litellm", "password": "pw", "host": "db.example", "port": 5432, "dbname": "litellm"}
+    earlier = {**fields, "DATABASE_URL": "postgresql://litellm:pw@db.example:5432/litellm?sslmode=require"}
+    arn = client.create_secret(Name="dev-litellm/database", SecretString=json.dumps(earlier))["ARN"]
+
+    with caplog.at_level(logging.INFO):
+        _database_hook(arn).run()
+
+    assert json.loads(client.get_secret_value(SecretId=arn)["SecretString"]) == earlier
+    assert "without server verification until the next rotation" in caplog.text
 
 
 @pytest.mark.parametrize("hook_class", [SeedSecrets, SeedDatabaseUrl])
