@@ -16,7 +16,9 @@ import re
 import pytest
 import yaml
 
+from llmgw_hooks.parameter_check import check_parameters
 from tools.render import ROOT
+from tools.resolve import resolve_template
 
 ENVS = ["dev", "prod"]
 LAMBDA_VPC_ACTIONS = {
@@ -111,3 +113,22 @@ def test_db_rotation__checks_the_secret_against_the_gateways_user_and_rds_own_en
     assert variables["DB_USERNAME"] == template["username"]
     assert variables["DB_INSTANCE_IDENTIFIER"] == {"Ref": "DBInstance"}
     assert "rds:DescribeDBInstances" in _actions(database.resource("DbRotationRole"))
+
+
+def test_network_without_nat__has_an_endpoint_for_every_aws_api_the_rotation_functions_call(deployed):
+    """With NatGateways 0, a function in the private subnets reaches only what has an interface endpoint.
+
+    The calls are those test_rotation__calls_only_what_the_functions_role_allows
+    records: Secrets Manager for both functions, RDS's DescribeDBInstances and
+    ECS's UpdateService for the database one.
+    """
+    network = deployed["dev"]["network"]
+    values = check_parameters(network.rendered.template, {**network.values, "NatGateways": "0"})
+    resources = resolve_template(network.rendered.template, values)["Resources"]
+    services = {
+        r["Properties"]["ServiceName"]["Fn::Sub"].rsplit(".", 1)[-1]
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint"
+    }
+
+    assert {"secretsmanager", "rds", "ecs"} <= services
