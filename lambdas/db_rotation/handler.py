@@ -86,7 +86,9 @@ def can_log_in(secret: dict[str, Any]) -> bool:
     try:
         connect(secret).close()
     except psycopg2.OperationalError as error:
-        if "password authentication failed" in str(error) or "does not exist" in str(error):
+        # libpq gives no SQLSTATE for a refused login; with scram-sha-256 (RDS's default) an
+        # unknown user gets this same message, so a missing database or a TLS failure still raises.
+        if "password authentication failed" in str(error):
             return False
         raise
     return True
