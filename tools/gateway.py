@@ -74,7 +74,7 @@ def secrets_from_emulator(project_code: str = "litellm", environment: str = "dev
         return None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     secrets = session.client("secretsmanager", endpoint_url=endpoint())
-    values: dict[str, str] = {}
+    values: dict[str, str] = {"LITELLM_MASTER_KEY_SECRET_ARN": outputs["MasterKeySecretArn"]}
     for key in ("MasterKeySecretArn", "UiPasswordSecretArn", "ApiKeysSecretArn"):
         response = secrets.get_secret_value(SecretId=outputs[key], VersionStage="AWSCURRENT")
         values.update({k: str(v) for k, v in json.loads(response["SecretString"]).items()})
@@ -101,6 +101,11 @@ def up() -> None:
     _start("upstream", [sys.executable, "-m", "tools.fake_upstream", "--port", str(upstream_port())], dict(os.environ))
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "DATABASE_URL"))}
     environment.update({k: v for k, v in values.items() if v})
+    if values.get("LITELLM_MASTER_KEY_SECRET_ARN"):
+        # As on ECS, the auth hook reads the master-key secret at run time (from the emulator
+        # here), so `make rotate SECRET=master-key` takes effect without restarting the gateway.
+        environment.update({k: v for k, v in emulator_env().items() if k.startswith("AWS_")})
+        environment["AWS_REGION"] = environment["AWS_DEFAULT_REGION"]
     environment.update(
         OPENAI_API_KEY=values.get("OPENAI_API_KEY") or "local-fake-key",  # the fake upstream ignores it
         OPENAI_API_BASE=f"http://{HOST}:{upstream_port()}/v1",
@@ -158,10 +163,26 @@ def down() -> None:
         pid = _alive(pid_file)
         if pid:
             os.killpg(pid, signal.SIGTERM)
-            stopped.append(name)
+            stopped.append((name, pid))
         pid_file.unlink(missing_ok=True)
+    # Return only once they are gone, so a `make gateway` right after finds its ports free.
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for _, pid in stopped) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for _, pid in stopped:
+        if _running(pid):
+            os.killpg(pid, signal.SIGKILL)
+    stopped = [name for name, _ in stopped]
     KEY_FILE.unlink(missing_ok=True)
     print(f"gateway: stopped {' and '.join(stopped)}" if stopped else "gateway: not running; nothing to stop")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ Every failure this module expects ends in one line and exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -222,6 +223,7 @@ def summary(env_name: str, project_code: str, region: str) -> None:
     print()
     show("Gateway URL", "ServiceUrl")
     show("ALB DNS name", "LoadBalancerDnsName")
+    print("(emulated names: nothing serves them here; the local gateway below answers on 127.0.0.1)")
     show("ECR repository", "RepositoryUri")
     show("Cluster / service", "ClusterName", "ServiceName")
     show("Database endpoint", "DBEndpoint", "DBPort", sep=":")
@@ -236,7 +238,8 @@ def summary(env_name: str, project_code: str, region: str) -> None:
     print(f"  AWS_ENDPOINT_URL={endpoint()} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\")
     print(f"    aws --region {region} cloudformation describe-stacks")
     print(f"(and LLMGW_RDS_CA_BUNDLE={rds_ca_bundle(endpoint())} for a sceptre launch of your own)")
-    print("Stop it with: make local-down")
+    again = "" if port() == 4566 else f"LOCAL_PORT={port()} "
+    print(f"Rotate a secret: {again}make rotate SECRET=master-key (or database). Stop it all: {again}make local-down")
 
 
 def read_rotations(url: str) -> list[dict[str, Any]]:
@@ -289,6 +292,12 @@ def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
     if outcome["status"] != "Succeeded":
         raise LocalError(f"rotation of {name} failed ({steps}): {outcome['failure']}")
     print(f"rotated {name} in {time.monotonic() - started:.1f} s: {steps}; version {version} is AWSCURRENT")
+    key_file = STATE / "gateway-master-key"
+    if secret == "master-key" and key_file.is_file():
+        # The local gateway reads the secret at run time and already accepts the new key (and the old one).
+        current = json.loads(client.get_secret_value(SecretId=name)["SecretString"])["LITELLM_MASTER_KEY"]
+        key_file.write_text(current)
+        print(f"{key_file.relative_to(ROOT)} now holds the new key; the previous one stays valid for its grace period")
     return 0
 
 

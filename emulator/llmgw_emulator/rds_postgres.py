@@ -92,6 +92,7 @@ def state_dir() -> Path:
     if _STATE["dir"] is None:
         # Not under the repository: its parents are often private to root, and the server runs as postgres.
         _STATE["dir"] = Path(tempfile.mkdtemp(prefix=f"llmgw-emulator-{_STATE['port']}-"))
+        _STATE["temporary"] = True
     path = Path(_STATE["dir"])
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o755)
@@ -282,8 +283,12 @@ def stop(identifier: str) -> None:
 
 
 def stop_all() -> None:
+    """Stop every server; a state directory the emulator made itself goes too (its CA included)."""
     for identifier in list(_SERVERS):
         stop(identifier)
+    if _STATE.get("temporary") and _STATE["dir"] is not None:
+        shutil.rmtree(_STATE["dir"], ignore_errors=True)
+        _STATE.update(dir=None, temporary=False, ca=None)
 
 
 def address_of(identifier: str) -> str | None:
