@@ -106,14 +106,20 @@ def _environment() -> dict[str, str]:
     return {name: os.environ.get(name, "") for name in names}
 
 
-def _read_secret(arn: str) -> MasterKeys:
-    import boto3
-    from botocore.config import Config
+def _client() -> Any:
+    """One Secrets Manager client per process: boto3's default session is not safe to share across threads."""
+    if _CACHE["client"] is None:
+        import boto3
+        from botocore.config import Config
 
-    # Short timeouts: this runs on a request's path.
-    client = boto3.client(
-        "secretsmanager", config=Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2})
-    )
+        # Short timeouts: this runs on a request's path. total_max_attempts counts the first call.
+        config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 2})
+        _CACHE["client"] = boto3.session.Session().client("secretsmanager", config=config)
+    return _CACHE["client"]
+
+
+def _read_secret(arn: str) -> MasterKeys:
+    client = _client()
     current = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
     try:
         pending = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSPENDING")["SecretString"])
@@ -122,7 +128,12 @@ def _read_secret(arn: str) -> MasterKeys:
     return MasterKeys.from_values(current, pending)
 
 
-_CACHE: dict[str, Any] = {"keys": None, "read_at": 0.0}
+_CACHE: dict[str, Any] = {"keys": None, "read_at": 0.0, "client": None, "lock": None}
+RETRY_AFTER_FAILURE_SECONDS = 5.0  # well inside the rotation's 35 s wait, so a brief outage delays no key
+
+
+def _stale(ttl: float) -> bool:
+    return _CACHE["keys"] is None or time.monotonic() - _CACHE["read_at"] >= ttl
 
 
 async def master_keys() -> MasterKeys:
@@ -131,13 +142,18 @@ async def master_keys() -> MasterKeys:
     if not arn:
         return MasterKeys.from_values(_environment())
     ttl = float(os.environ.get("LITELLM_MASTER_KEY_CACHE_SECONDS", "30"))
-    if _CACHE["keys"] is None or time.monotonic() - _CACHE["read_at"] >= ttl:
-        try:
-            _CACHE["keys"] = await asyncio.to_thread(_read_secret, arn)
-        except Exception as err:  # the secret's service out of reach must not lock the admin out
-            logger.warning("gateway_auth: the master-key secret could not be read (%s); using the last keys known", err)
-            _CACHE["keys"] = _CACHE["keys"] or MasterKeys.from_values(_environment())
-        _CACHE["read_at"] = time.monotonic()
+    if not _stale(ttl):
+        return _CACHE["keys"]
+    _CACHE["lock"] = _CACHE["lock"] or asyncio.Lock()
+    async with _CACHE["lock"]:  # one read per expiry, however many requests arrive meanwhile
+        if _stale(ttl):
+            try:
+                _CACHE["keys"] = await asyncio.to_thread(_read_secret, arn)
+                _CACHE["read_at"] = time.monotonic()
+            except Exception as err:  # the secret's service out of reach must not lock the admin out
+                logger.warning("gateway_auth: the master-key secret could not be read (%s); keeping the last keys", err)
+                _CACHE["keys"] = _CACHE["keys"] or MasterKeys.from_values(_environment())
+                _CACHE["read_at"] = time.monotonic() - ttl + RETRY_AFTER_FAILURE_SECONDS
     return _CACHE["keys"]
 
 
