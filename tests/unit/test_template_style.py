@@ -50,3 +50,14 @@ def test_template__every_output_is_described_and_exported_under_the_stack_name(r
 def test_template__arns_are_built_with_the_partition(rendered, env, stack):
     body = rendered[env][f"{env}/{stack}"].body
     assert "arn:aws:" not in body, "use arn:${AWS::Partition}:"
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_every_template__fits_in_a_create_stack_call_without_a_template_bucket(rendered, env):
+    """Sceptre sends the body inline (no template_bucket_name), and CloudFormation refuses one over 51,200 bytes.
+
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+    """
+    for path, stack in rendered[env].items():
+        size = len(stack.body.encode())
+        assert size <= 51_200, f"{path}: {size} bytes; set template_bucket_name or make it smaller"
