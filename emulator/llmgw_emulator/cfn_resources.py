@@ -33,6 +33,8 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.sns.models import sns_backends
 from moto.wafv2.models import wafv2_backends
 
+from . import ecs_scheduler
+
 __all__ = [
     "BucketPolicy",
     "Certificate",
@@ -967,7 +969,11 @@ class Service(CloudFormationModel):
         service = ecs_backends[account_id][region_name].create_service(
             cluster, p.get("ServiceName", resource_name), **cls._arguments(p)
         )
-        return cls._settings(service, p)
+        cls._settings(service, p)
+        # CloudFormation's handler returns once the service is stable, and fails when its
+        # deployment's circuit breaker trips.
+        ecs_scheduler.wait_for_deployment(service.arn)
+        return service
 
     @staticmethod
     def _settings(service: Any, p: dict[str, Any]) -> Any:
@@ -1024,14 +1030,19 @@ class Service(CloudFormationModel):
                 "network_configuration": arguments["network_configuration"],
             }
         )
-        return cls._settings(service, p)
+        cls._settings(service, p)
+        ecs_scheduler.wait_for_deployment(service.arn)
+        return service
 
     @classmethod
     def delete_from_cloudformation_json(  # type: ignore[misc]
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
         cluster = cloudformation_json["Properties"].get("Cluster", "default").split("/")[-1]
-        ecs_backends[account_id][region_name].delete_service(cluster, resource_name.split("/")[-1], force=True)
+        backend = ecs_backends[account_id][region_name]
+        service = backend.delete_service(cluster, resource_name.split("/")[-1], force=True)
+        # CloudFormation waits for the service to drain: its tasks stop before the delete completes.
+        ecs_scheduler.wait_until_drained(service.arn)
 
 
 # ---- SNS -----------------------------------------------------------------------------

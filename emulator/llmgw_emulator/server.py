@@ -38,11 +38,14 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
         cfn_engine,
         cfn_resources,
         ecs_resources,
+        ecs_scheduler,
         lambda_service,
+        load_balancers,
         model_fixes,
         rds_postgres,
         secrets_rotation,
     )
+    from . import provider
     from .request_lock import SERVER_LOCK
 
     cfn_engine.install()
@@ -53,6 +56,9 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     secrets_rotation.install()
     rds_postgres.install()
     rds_postgres.configure(state_dir, port)
+    ecs_scheduler.install()
+    load_balancers.install()
+    ecs_scheduler.configure(rds_postgres.state_dir(), f"http://{host}:{port}", provider.start(rds_postgres.state_dir()))
     app = DomainDispatcherApplication(create_backend_app)
 
     # moto's backends are not thread-safe: Sceptre launches stacks in
@@ -82,22 +88,44 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emulator: port {args.port} on {args.host} is already in use; pick another with LOCAL_PORT=<port>")
         return 2
 
+    try:
+        from . import clock, elb_listeners
+
+        clock.scale()
+        elb_listeners.listener_ports()
+    except ValueError as err:
+        print(f"emulator: {err}")
+        return 2
     server = build_server(args.host, args.port, args.state_dir)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    from . import ecs_scheduler
+
+    ecs_scheduler.start()
     print(f"emulator: listening on http://{args.host}:{args.port}", flush=True)
     print(
         f"emulator: playing a {kind.kind} account (LLMGW_ACCOUNT): Lambda concurrency {kind.lambda_concurrency_limit}, "
         f"ECS service-linked role {'present' if kind.ecs_service_linked_role_exists else 'absent until created'}",
         flush=True,
     )
+    from . import clock, container_images
+
+    print(
+        f"emulator: ECS tasks run {container_images.installed_litellm()} in place of the image's LiteLLM; "
+        f"AWS's health-check intervals, grace periods, drains and stop timeouts run at x{clock.scale()} (LLMGW_TIME_SCALE)",
+        flush=True,
+    )
+    for line in ecs_scheduler.stand_ins():
+        print(f"emulator: stand-in: {line}", flush=True)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
+    ecs_scheduler.shutdown()
     server.shutdown()
-    from . import rds_postgres
+    from . import provider, rds_postgres
 
+    provider.stop()
     rds_postgres.stop_all()
     return 0
 
