@@ -96,10 +96,9 @@ $(CHECKOV_STAMP):
 
 checkov-venv: $(CHECKOV_STAMP) ## Create .venv-checkov with checkov, for the security gate
 
-local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) ## Main job: start the local AWS emulator, launch config/dev into it, start a local gateway
+local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) ## Main job: start the local AWS emulator and launch config/dev into it; its ECS service serves the gateway through its ALB
 	@$(BIN)/python -m tools.local up
 	@$(BIN)/python -m tools.local launch dev $(foreach v,$(VARS),--var $(v))
-	@$(BIN)/python -m tools.gateway up
 
 local-summary: $(STAMP) ## Print the stacks and outputs of dev in the running emulator
 	@$(BIN)/python -m tools.local summary dev
@@ -107,8 +106,7 @@ local-summary: $(STAMP) ## Print the stacks and outputs of dev in the running em
 rotate: $(STAMP) ## Rotate a secret of the running rehearsal now, as Secrets Manager would: make rotate SECRET=master-key|database
 	@$(BIN)/python -m tools.local rotate dev $(SECRET)
 
-local-down: $(STAMP) ## Stop the local gateway and the local AWS emulator (its contents are lost)
-	@$(BIN)/python -m tools.gateway down
+local-down: $(STAMP) ## Stop the local AWS emulator, with every task, listener and database it runs (its contents are lost)
 	@$(BIN)/python -m tools.local down
 
 gateway: $(STAMP) $(GATEWAY_STAMP) ## Run the pinned LiteLLM proxy with the image's config and a fake upstream on 127.0.0.1:4000

@@ -32,6 +32,8 @@ EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 STACKS = ("security", "network", "alb", "database", "litellm")
+LOCAL_PROVIDER_KEY = "sk-local-stand-in-provider"  # not a secret: the emulator's fake provider takes any key
+KEY_FILE = STATE / "gateway-master-key"
 
 
 class LocalError(Exception):
@@ -103,6 +105,14 @@ def _running_pid() -> int | None:
     return pid
 
 
+def gateway_port() -> int:
+    """The local port of the ALB's HTTP listener (port 80 on AWS): ``GATEWAY_PORT``, default 4000."""
+    raw = os.environ.get("GATEWAY_PORT", "4000")
+    if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
+        raise LocalError(f"GATEWAY_PORT={raw!r} is not a port number from 1024 to 65535")
+    return int(raw)
+
+
 def require_running() -> None:
     if not _answers(endpoint()):
         raise LocalError(f"the emulator is not running on {endpoint()}; start it with: make local")
@@ -117,6 +127,9 @@ def up() -> None:
         raise LocalError(f"port {port()} on {HOST} is in use by another program; choose another with LOCAL_PORT=<port>")
     if not EMULATOR_PYTHON.exists():
         raise LocalError(f"{EMULATOR_PYTHON.relative_to(ROOT)} is missing; run: make emulator-venv")
+    with socket.socket() as probe:
+        if probe.connect_ex((HOST, gateway_port())) == 0:
+            raise LocalError(f"port {gateway_port()} on {HOST}, the gateway's, is in use; choose another with GATEWAY_PORT=<port>")
     STATE.mkdir(exist_ok=True)
     with LOG_FILE.open("ab") as log:
         process = subprocess.Popen(
@@ -125,6 +138,8 @@ def up() -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives `make local`, until `make local-down`
+            # The ALB's port 80 listener serves the gateway on GATEWAY_PORT.
+            env={**os.environ, "LLMGW_LISTENER_PORTS": f"80={gateway_port()}"},
         )
     PID_FILE.write_text(str(process.pid))
     deadline = time.monotonic() + 30
@@ -143,12 +158,15 @@ def down() -> None:
         print(f"emulator: not running on {endpoint()}; nothing to stop")
         return
     os.kill(pid, signal.SIGTERM)
-    for _ in range(50):
-        if _running_pid() is None:
-            break
+    # It stops its tasks, listeners and databases first; return only once all are gone.
+    deadline = time.monotonic() + 30
+    while _running_pid() is not None and time.monotonic() < deadline:
         time.sleep(0.1)
+    if _running_pid() is not None:
+        os.killpg(pid, signal.SIGKILL)
     PID_FILE.unlink(missing_ok=True)
-    print(f"emulator: stopped (pid {pid}); everything in it is gone")
+    KEY_FILE.unlink(missing_ok=True)
+    print(f"emulator: stopped (pid {pid}) with its tasks, listeners and databases; everything in it is gone")
 
 
 def _cloudformation(region: str) -> Any:
@@ -186,6 +204,9 @@ def launch(env_name: str, variables: list[str], project_code: str, region: str) 
         args += ["--var", variable]
     started = time.monotonic()
     env = {**emulator_env(region), "LLMGW_RDS_CA_BUNDLE": str(rds_ca_bundle(endpoint()))}
+    # The seeding hook writes provider keys from the environment: here, the key of the emulator's
+    # stand-in provider, which accepts any, so no real key ever lands in the rehearsal.
+    env.update(OPENAI_API_KEY=LOCAL_PROVIDER_KEY, ANTHROPIC_API_KEY="")
     result = subprocess.run([*args, "launch", "-y", env_name], cwd=ROOT, env=env)
     elapsed = time.monotonic() - started
     if result.returncode != 0:
@@ -221,9 +242,10 @@ def summary(env_name: str, project_code: str, region: str) -> None:
             print(f"{label:<20} {sep.join(values)}")
 
     print()
-    show("Gateway URL", "ServiceUrl")
-    show("ALB DNS name", "LoadBalancerDnsName")
-    print("(emulated names: nothing serves them here; the local gateway below answers on 127.0.0.1)")
+    local_url = listener_url(f"{env_name}-{project_code}-alb", 80)
+    if local_url:
+        print(f"{'Gateway URL':<20} {local_url}  (the ALB's listener :80, served locally)")
+    show("On AWS it would be", "ServiceUrl")
     show("ECR repository", "RepositoryUri")
     show("Cluster / service", "ClusterName", "ServiceName")
     show("Database endpoint", "DBEndpoint", "DBPort", sep=":")
@@ -234,6 +256,12 @@ def summary(env_name: str, project_code: str, region: str) -> None:
         ("DatabaseSecretArn", "Secret database"),
     ):
         show(label, key)
+    master_key = _write_key_file(outputs.get("MasterKeySecretArn"), region)
+    if local_url and master_key:
+        print("\nTry it (the key is the seeded master key, from Secrets Manager):")
+        print(f"  curl -s {local_url}/v1/chat/completions \\")
+        print(f'    -H "Authorization: Bearer $(cat {KEY_FILE.relative_to(ROOT)})" -H "Content-Type: application/json" \\')
+        print("""    -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}'""")
     print(f"\nThe emulator keeps running at {endpoint()}: explore with")
     print(f"  AWS_ENDPOINT_URL={endpoint()} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\")
     print(f"    aws --region {region} cloudformation describe-stacks")
@@ -242,10 +270,47 @@ def summary(env_name: str, project_code: str, region: str) -> None:
     print(f"Rotate a secret: {again}make rotate SECRET=master-key (or database). Stop it all: {again}make local-down")
 
 
+def listener_url(load_balancer_name: str, listener_port: int) -> str | None:
+    """The local URL that serves a listener of the emulator's load balancer, if it serves one."""
+    try:
+        with urllib.request.urlopen(f"{endpoint()}/moto-api/llmgw/load-balancers", timeout=10) as response:
+            listeners = json.loads(response.read())
+    except (urllib.error.URLError, OSError):
+        return None
+    for listener in listeners:
+        if f"/app/{load_balancer_name}/" in listener["LoadBalancerArn"] and listener["Port"] == listener_port:
+            return str(listener["LocalUrl"])
+    return None
+
+
+def _write_key_file(secret_arn: str | None, region: str) -> str | None:
+    """Save the current master key where the README's curl reads it (mode 600); never print it."""
+    if not secret_arn:
+        return None
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint(),
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    try:
+        value = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"]).get("LITELLM_MASTER_KEY")
+    except Exception:
+        return None
+    if not value or not str(value).startswith("sk-"):
+        return None
+    STATE.mkdir(exist_ok=True)
+    KEY_FILE.touch(mode=0o600)
+    KEY_FILE.chmod(0o600)
+    KEY_FILE.write_text(value)
+    return str(value)
+
+
 def read_rotations(url: str) -> list[dict[str, Any]]:
     """Every rotation the emulator has run (its ``/moto-api/llmgw/rotations``), oldest first."""
-    import json
-
     with urllib.request.urlopen(f"{url}/moto-api/llmgw/rotations", timeout=10) as response:
         return json.loads(response.read())
 
@@ -292,12 +357,11 @@ def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
     if outcome["status"] != "Succeeded":
         raise LocalError(f"rotation of {name} failed ({steps}): {outcome['failure']}")
     print(f"rotated {name} in {time.monotonic() - started:.1f} s: {steps}; version {version} is AWSCURRENT")
-    key_file = STATE / "gateway-master-key"
-    if secret == "master-key" and key_file.is_file():
-        # The local gateway reads the secret at run time and already accepts the new key (and the old one).
+    if secret == "master-key" and KEY_FILE.is_file():
+        # The gateway's tasks read the secret at run time and already accept the new key (and the old one).
         current = json.loads(client.get_secret_value(SecretId=name)["SecretString"])["LITELLM_MASTER_KEY"]
-        key_file.write_text(current)
-        print(f"{key_file.relative_to(ROOT)} now holds the new key; the previous one stays valid for its grace period")
+        KEY_FILE.write_text(current)
+        print(f"{KEY_FILE.relative_to(ROOT)} now holds the new key; the previous one stays valid for its grace period")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 moto 5.2 skips unknown resource types with a log line, leaves a stack whose
 resource failed stuck in ``CREATE_IN_PROGRESS`` behind an HTTP 500, performs
-an update when nothing changed, forgets a stack whose delete failed, deletes
+an update when nothing changed, cannot roll a failed update back, leaves a
+resource that Refs a replaced one pointing at the old one, forgets a stack
+whose delete failed, deletes
 ``DeletionPolicy: Snapshot`` databases without a snapshot, and ignores
 ``Rules`` and parameter constraints. Each function below changes one of those
 behaviours; :func:`install` applies them all, once, before the server starts.
@@ -11,6 +13,7 @@ behaviours; :func:`install` applies them all, once, before the server starts.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from typing import Any
 
@@ -297,7 +300,93 @@ def _a_failed_nested_stack_fails_its_parent() -> None:
     models.Stack.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
-def _refuse_empty_and_failed_updates() -> None:
+# Resource types whose every update is a replacement with a new physical id: what Refs them must
+# be updated too, as CloudFormation updates a service whose task definition got a new revision.
+_REPLACED_ON_UPDATE = {"AWS::ECS::TaskDefinition"}
+_UPDATE = threading.local()
+
+
+def defer_until_the_update_completes(cleanup: Any) -> None:
+    """Run ``cleanup`` once the current stack update (or its rollback) has completed; drop it if it fails.
+
+    CloudFormation removes a replaced resource's old copy only in its cleanup
+    phase, after every resource updated, so a rollback can go back to it.
+    """
+    pending = getattr(_UPDATE, "cleanups", None)
+    if pending is None:
+        cleanup()
+    else:
+        pending.append(cleanup)
+
+
+def _references(value: Any, names: set[str]) -> bool:
+    if isinstance(value, dict):
+        if value.get("Ref") in names:
+            return True
+        getatt = value.get("Fn::GetAtt")
+        if isinstance(getatt, list) and getatt and getatt[0] in names:
+            return True
+        sub = value.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) and sub else sub
+        if isinstance(text, str) and any(f"${{{n}}}" in text or f"${{{n}." in text for n in names):
+            return True
+        return any(_references(v, names) for v in value.values())
+    if isinstance(value, list):
+        return any(_references(v, names) for v in value)
+    return False
+
+
+def _update_what_references_a_replacement() -> None:
+    """A resource is updated when a parameter it uses changes, and when a resource it Refs is replaced.
+
+    moto modifies only resources whose own JSON changed or that ``Ref`` a
+    changed parameter, so a task definition whose image is
+    ``!Sub ${RepositoryUri}:${ImageTag}`` kept its old image, and a service
+    whose task definition got a new revision kept the old one.
+    """
+    original = parsing.ResourceMap.build_resource_diff
+
+    def build_resource_diff(self: parsing.ResourceMap, other_template: dict[str, Any], parameters: Any = None) -> Any:
+        actions = original(self, other_template, parameters)
+        new = other_template["Resources"]
+        # moto sees a parameter only through Ref; a ${Parameter} in Fn::Sub changes the resource too.
+        changed = {p for p in (parameters or {}) if self.input_parameters.get(p) != parameters[p]}
+        if changed:
+            actions["Modify"] += [
+                n for n in new if n in self._resource_json_map and n not in actions["Modify"] and _references(new[n], changed)
+            ]
+        replaced = {n for n in actions["Modify"] if isinstance(new.get(n), dict) and new[n].get("Type") in _REPLACED_ON_UPDATE}
+        if replaced:
+            dependents = [n for n in new if n not in actions["Modify"] and n not in actions["Add"] and _references(new[n], replaced)]
+            order = list(new)
+            actions["Modify"] = sorted(set(actions["Modify"]) | set(dependents), key=order.index)
+        return actions
+
+    parsing.ResourceMap.build_resource_diff = build_resource_diff
+
+    original_update = parsing.parse_and_update_resource
+
+    # moto retries a failed update up to five times, which for a service would start a
+    # deployment each time; CloudFormation fails the resource once.
+    @functools.wraps(original_update)
+    def parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        failed = getattr(_UPDATE, "failed", {})
+        if logical_id in failed:
+            raise failed[logical_id]
+        try:
+            return original_update(logical_id, resource_json, *args, **kwargs)
+        except ResourceFailedError as err:
+            failed[logical_id] = err
+            raise
+        except Exception as err:
+            failure = ResourceFailedError(logical_id, resource_json.get("Type", "?"), _reason(err))
+            failed[logical_id] = failure
+            raise failure from err
+
+    parsing.parse_and_update_resource = parse_and_update_resource
+
+
+def _roll_back_failed_updates() -> None:
     original = models.CloudFormationBackend.update_stack
 
     @functools.wraps(original)
@@ -315,20 +404,59 @@ def _refuse_empty_and_failed_updates() -> None:
         if stack.has_template(template) and resolved == stack.parameters and same_tags:
             raise ValidationError(message="No updates are to be performed.")
         _check_parameters(template, resolved)
+        previous_template, previous_parameters = stack.template, dict(stack.parameters)
+        _UPDATE.cleanups, _UPDATE.failed = [], {}
         try:
-            return original(self, name, template, role_arn, parameters, tags)
-        except Exception as err:
-            # moto applies an update in place and cannot undo it; say so
-            # rather than pretend the old stack is back.
-            reason = str(err) or type(err).__name__
-            stack.status = "UPDATE_ROLLBACK_FAILED"
-            stack._add_stack_event(
-                "UPDATE_ROLLBACK_FAILED",
-                resource_status_reason=f"update failed and the emulator cannot roll back: {reason}",
-            )
-            return stack
+            try:
+                result = original(self, name, template, role_arn, parameters, tags)
+            except Exception as err:
+                _roll_back(stack, err, previous_template, previous_parameters)
+                return stack
+            _clean_up()
+            return result
+        finally:
+            _UPDATE.cleanups = _UPDATE.failed = None
 
     models.CloudFormationBackend.update_stack = update_stack
+
+
+def _clean_up() -> None:
+    for cleanup in _UPDATE.cleanups or []:
+        try:
+            cleanup()
+        except Exception:  # noqa: S112 - CloudFormation also ignores a cleanup that fails
+            continue
+
+
+def _roll_back(stack: models.Stack, err: Exception, template: str, parameters: dict[str, Any]) -> None:
+    """CloudFormation's update rollback: the previous template and parameters applied again.
+
+    moto applies an update in place, so the rollback is one more update, back
+    to what was there; replaced resources are gone back to, not made again
+    (see ``defer_until_the_update_completes``). If that fails too, the stack is
+    UPDATE_ROLLBACK_FAILED, as on AWS.
+    """
+    if isinstance(err, ResourceFailedError):
+        _event(stack, err.logical_id, err.resource_type, "UPDATE_FAILED", err.reason)
+        reason = f"The following resource(s) failed to update: [{err.logical_id}]. "
+    else:
+        reason = str(err) or type(err).__name__
+    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+    _UPDATE.cleanups, _UPDATE.failed = [], {}
+    try:
+        stack.template = template
+        stack._parse_template()
+        stack.resource_map.update(stack.template_dict, parameters)
+        stack.output_map = stack._create_output_map()
+        stack.parameters = parameters
+    except Exception as again:
+        stack.status = "UPDATE_ROLLBACK_FAILED"
+        stack._add_stack_event("UPDATE_ROLLBACK_FAILED", resource_status_reason=_reason(again) if not isinstance(again, ResourceFailedError) else again.reason)
+        return
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    _clean_up()
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
 
 
 def _is_already_gone(err: Exception) -> bool:
@@ -413,7 +541,8 @@ def install() -> None:
     _name_the_failing_resource()
     _roll_back_failed_creates()
     _a_failed_nested_stack_fails_its_parent()
-    _refuse_empty_and_failed_updates()
+    _update_what_references_a_replacement()
+    _roll_back_failed_updates()
     _delete_like_cloudformation()
     _keep_stacks_whose_delete_failed()
     _termination_protection_api()

@@ -33,7 +33,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.sns.models import sns_backends
 from moto.wafv2.models import wafv2_backends
 
-from . import ecs_scheduler
+from . import cfn_engine, ecs_scheduler
 
 __all__ = [
     "BucketPolicy",
@@ -842,7 +842,9 @@ class TaskDefinition(CloudFormationModel):
 
     moto's own model keeps only the family, containers, volumes and memory,
     dropping the CPU size, network mode, Fargate compatibility and both IAM
-    roles. Every change registers a new revision, as on AWS. Returns moto's
+    roles. Every change registers a new revision, as on AWS, and the replaced
+    one is deregistered once the stack update completes; a rollback goes back
+    to the revision it replaced rather than registering a copy. Returns moto's
     own task definition object.
     """
 
@@ -872,7 +874,7 @@ class TaskDefinition(CloudFormationModel):
 
         p = cloudformation_json["Properties"]
         platform = p.get("RuntimePlatform")
-        return ecs_backends[account_id][region_name].register_task_definition(
+        revision = ecs_backends[account_id][region_name].register_task_definition(
             family=p.get("Family", resource_name),
             container_definitions=remap_nested_keys(p.get("ContainerDefinitions", []), pascal_to_camelcase),
             volumes=remap_nested_keys(p.get("Volumes", []), pascal_to_camelcase),
@@ -885,6 +887,8 @@ class TaskDefinition(CloudFormationModel):
             execution_role_arn=p.get("ExecutionRoleArn"),
             runtime_platform=remap_nested_keys(platform, pascal_to_camelcase) if platform else None,
         )
+        revision.llmgw_properties = json.dumps(p, sort_keys=True, default=str)
+        return revision
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
@@ -895,8 +899,13 @@ class TaskDefinition(CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> Any:
-        revision = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-        ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+        backend = ecs_backends[account_id][region_name]
+        wanted = json.dumps(cloudformation_json["Properties"], sort_keys=True, default=str)
+        family = backend.task_definitions.get(original_resource.family, {})
+        earlier = [r for r in family.values() if r is not original_resource and getattr(r, "llmgw_properties", None) == wanted and r.status == "ACTIVE"]
+        revision = earlier[-1] if earlier else cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        arn = original_resource.arn
+        cfn_engine.defer_until_the_update_completes(lambda: backend.deregister_task_definition(arn))
         return revision
 
 

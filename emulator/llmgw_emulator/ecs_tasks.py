@@ -123,6 +123,7 @@ class LocalTask:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_the_emulator,
             )
         except OSError as err:
             self._stopped("TaskFailedToStart", f"CannotStartContainerError: {err.strerror}: {argv[0]}")
@@ -253,6 +254,16 @@ class LocalTask:
         if self.process is not None and self.process.poll() is None:
             _signal(self.process, signal.SIGKILL)
             self.process.wait(timeout=10)
+
+
+def _die_with_the_emulator() -> None:
+    """In the child: Linux's parent-death signal, so a task never outlives an emulator that was killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the emulator's shutdown still stops its tasks
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
