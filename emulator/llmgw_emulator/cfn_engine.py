@@ -20,7 +20,7 @@ from typing import Any
 from moto.cloudformation import models, parsing
 from moto.cloudformation.exceptions import ValidationError
 
-from . import property_support
+from . import cfn_async, property_support
 
 __all__ = ["UnsupportedResourceTypeError", "install"]
 
@@ -405,6 +405,9 @@ def _roll_back_failed_updates() -> None:
             raise ValidationError(message="No updates are to be performed.")
         _check_parameters(template, resolved)
         previous_template, previous_parameters = stack.template, dict(stack.parameters)
+        stack.llmgw_outputs_before = stack.outputs
+        stack.status = "UPDATE_IN_PROGRESS"
+        cfn_async.began(stack.stack_id)
         _UPDATE.cleanups, _UPDATE.failed = [], {}
         try:
             try:
@@ -503,6 +506,8 @@ def _keep_stacks_whose_delete_failed() -> None:
             raise ValidationError(
                 message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
             )
+        stack.status = "DELETE_IN_PROGRESS"
+        cfn_async.began(stack.stack_id)
         try:
             stack.delete()
         except Exception as err:

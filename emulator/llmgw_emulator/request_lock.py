@@ -24,14 +24,32 @@ class ServerLock:
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        """Run the block as the only thread inside moto."""
+        """Run the block as the only thread inside moto (unless the block hands the lock over)."""
         self._lock.acquire()
-        self._owner = threading.get_ident()
+        me = threading.get_ident()
+        self._owner = me
         try:
             yield
         finally:
-            self._owner = None
-            self._lock.release()
+            if self._owner == me:
+                self._owner = None
+                self._lock.release()
+
+    def hand_over(self, worker: threading.Thread, granted: threading.Event) -> None:
+        """Give the lock this thread holds to ``worker`` (started, waiting on ``granted``), which releases it.
+
+        For an operation that goes on after its request has been answered,
+        as CloudFormation's stack operations do.
+        """
+        if self._owner != threading.get_ident():
+            raise RuntimeError("hand_over() needs the server lock")
+        self._owner = worker.ident
+        granted.set()
+
+    def release_handed_over(self) -> None:
+        """The worker's end: give the lock up for good."""
+        self._owner = None
+        self._lock.release()
 
     @contextmanager
     def released(self) -> Iterator[None]:

@@ -35,6 +35,7 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     from werkzeug.serving import make_server
 
     from . import (  # noqa: F401 - importing registers the types
+        cfn_async,
         cfn_engine,
         cfn_resources,
         ecs_resources,
@@ -49,6 +50,7 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     from .request_lock import SERVER_LOCK
 
     cfn_engine.install()
+    cfn_async.install()
     model_fixes.install()
     ecs_resources.install()
     lambda_service.install()
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     for line in ecs_scheduler.stand_ins():
         print(f"emulator: stand-in: {line}", flush=True)
 
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1)  # kill -USR1 <pid> prints every thread's stack to the log
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tools.local import LOCAL_PROVIDER_KEY
 from tools.render import ROOT
 
 EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
@@ -33,6 +34,8 @@ def _free_port() -> int:
 @dataclass
 class Emulator:
     endpoint: str
+    log: Any = None  # the emulator's output, a file
+    process: Any = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -45,6 +48,9 @@ class Emulator:
             AWS_CONFIG_FILE=os.devnull,
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
             LLMGW_RDS_CA_BUNDLE=str(self.rds_ca_bundle),
+            # What `make local` seeds: the key of the emulator's stand-in provider, never a real one.
+            OPENAI_API_KEY=LOCAL_PROVIDER_KEY,
+            ANTHROPIC_API_KEY="",
         )
         return env
 
@@ -75,13 +81,54 @@ class Emulator:
     def sceptre(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([SCEPTRE, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300)
 
+    def sceptre_in(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """Sceptre against this emulator, from a copy of the repository."""
+        return subprocess.run([SCEPTRE, *args], cwd=project, env=self.env, capture_output=True, text=True, timeout=600)
+
+    def api(self, path: str) -> Any:
+        """One of the emulator's own ``/moto-api/llmgw/`` pages, decoded."""
+        import json
+
+        with urllib.request.urlopen(f"{self.endpoint}/moto-api/llmgw/{path}", timeout=10) as response:
+            return json.loads(response.read())
+
+    def listener_url(self, load_balancer: str, port: int = 80) -> str:
+        """The local URL that serves a listener of the named load balancer."""
+        (url,) = [
+            x["LocalUrl"]
+            for x in self.api("load-balancers")
+            if f"/app/{load_balancer}/" in x["LoadBalancerArn"] and x["Port"] == port
+        ]
+        return str(url)
+
+    def wait_for_stack(self, name: str, timeout: float = 300) -> dict[str, Any] | None:
+        """The stack once its operation has ended (None once deleted); CloudFormation's calls return at once."""
+        cloudformation = self.client("cloudformation")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+            except cloudformation.exceptions.ClientError as err:
+                if "does not exist" in str(err):
+                    return None
+                raise
+            if not stack["StackStatus"].endswith("_IN_PROGRESS") or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+                return stack
+            if time.monotonic() > deadline:
+                pytest.fail(f"stack {name} still {stack['StackStatus']} after {timeout:.0f} s")
+            time.sleep(0.2)
+
     def outputs(self, stack_name: str) -> dict[str, str]:
         (stack,) = self.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
         return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def start_emulator(account: str = "new") -> tuple[subprocess.Popen[str], Emulator]:
-    """Start an emulator on a free port playing ``account`` (LLMGW_ACCOUNT); fails the test if it cannot."""
+def start_emulator(account: str = "new", project: Path | None = None) -> tuple[subprocess.Popen[str], Emulator]:
+    """Start an emulator on a free port playing ``account`` (LLMGW_ACCOUNT); fails the test if it cannot.
+
+    ``project`` is a copy of the repository whose ``image/`` the emulator's tasks run (its build
+    context, as ``!image_tag`` hashes it); by default, this repository's.
+    """
     if not EMULATOR_PYTHON.exists():
         message = f"{EMULATOR_PYTHON} is missing: run `make emulator-venv`"
         if os.environ.get("CI"):
@@ -96,7 +143,12 @@ def start_emulator(account: str = "new") -> tuple[subprocess.Popen[str], Emulato
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "LLMGW_ACCOUNT": account},
+        env={
+            **os.environ,
+            "LLMGW_ACCOUNT": account,
+            "LLMGW_IMAGE_CONTEXTS": str((project or ROOT) / "image"),
+            "LLMGW_LISTENER_PORTS": "",
+        },
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -110,7 +162,7 @@ def start_emulator(account: str = "new") -> tuple[subprocess.Popen[str], Emulato
                 log.seek(0)
                 pytest.fail(f"emulator did not start: {log.read()[-2000:]}")
             time.sleep(0.2)
-    return process, Emulator(endpoint)
+    return process, Emulator(endpoint, log, process)
 
 
 def stop_emulator(process: subprocess.Popen[str]) -> None:

@@ -94,7 +94,7 @@ def test_emulator__a_property_it_does_not_carry__fails_the_create_naming_the_res
 
     cloudformation.create_stack(StackName="unmodelled-property", TemplateBody=json.dumps(template))
 
-    (stack,) = cloudformation.describe_stacks(StackName="unmodelled-property")["Stacks"]
+    stack = emulator.wait_for_stack("unmodelled-property")
     events = cloudformation.describe_stack_events(StackName="unmodelled-property")["StackEvents"]
     (failed,) = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"

@@ -24,7 +24,7 @@ def create(emulator, resources: dict[str, Any], outputs: dict[str, Any] | None =
     name = _name()
     template = {"Resources": resources, **({"Outputs": outputs} if outputs else {}), **extra}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
-    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    stack = emulator.wait_for_stack(name)
     stack["Events"] = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
     stack["Out"] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     stack["Template"] = template
@@ -34,11 +34,13 @@ def create(emulator, resources: dict[str, Any], outputs: dict[str, Any] | None =
 def update(emulator, stack: dict[str, Any], resources: dict[str, Any]) -> None:
     template = {**stack["Template"], "Resources": resources}
     emulator.client("cloudformation").update_stack(StackName=stack["StackName"], TemplateBody=json.dumps(template))
+    emulator.wait_for_stack(stack["StackName"])
 
 
 def delete(emulator, stack: dict[str, Any]) -> str:
     cloudformation = emulator.client("cloudformation")
     cloudformation.delete_stack(StackName=stack["StackName"])
+    emulator.wait_for_stack(stack["StackId"])
     remaining = cloudformation.describe_stacks(StackName=stack["StackId"])["Stacks"]
     return remaining[0]["StackStatus"]
 
@@ -400,7 +402,7 @@ def test_condition_on_a_number_parameter__compares_it_as_the_string_cloudformati
 
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
 
-    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    stack = emulator.wait_for_stack(name)
     assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == {"Zero": "yes"}
 
 
