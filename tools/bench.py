@@ -12,7 +12,11 @@ on a shared, noisy machine:
 Each run: a closed-loop sweep with wrk at rising concurrency, whose best
 throughput is the saturation point; then an open-loop run at half that rate,
 against the proxy and against the upstream directly, whose difference is the
-proxy's overhead. Results: build/bench/results.{json,md} and latency.png.
+proxy's overhead. The production run then measures the load balancer's hop:
+the emulator's listener proxy (emulator/llmgw_emulator/elb_listeners.py, on
+the load core, as the ALB is not on the task's) in front of the same task,
+at the saturation concurrency and at half load, against the task directly
+in the same run. Results: build/bench/results.{json,md} and latency.png.
 
 Runs in .venv-gateway (LiteLLM, aiohttp, matplotlib); needs wrk and taskset.
 """
@@ -84,6 +88,7 @@ class Run:
     direct_p95_ms: float = 0.0
     overhead_p50_ms: float = 0.0
     overhead_p95_ms: float = 0.0
+    alb: dict[str, float] = field(default_factory=dict)
 
 
 def _free_port() -> int:
@@ -174,11 +179,56 @@ def bench(name: str, settings: dict[str, str], upstream: str, key: str, script: 
         )
         run.overhead_p50_ms = run.half_load_p50_ms - run.direct_p50_ms
         run.overhead_p95_ms = run.half_load_p95_ms - run.direct_p95_ms
+        if name == "production":
+            run.alb = alb_hop(port, run, key, script)
     finally:
         os.killpg(proxy.pid, signal.SIGTERM)
         proxy.wait(timeout=30)
         log.close()
     return run
+
+
+def alb_hop(task_port: int, run: Run, key: str, script: Path) -> dict[str, float]:
+    """The task through the emulator's listener proxy against the task directly, both measured now."""
+    sys.path.insert(0, str(ROOT / "emulator"))
+    from llmgw_emulator.elb_listeners import Listener, ListenerConfig, Rule
+    from llmgw_emulator.elb_targets import TargetGroup
+
+    group = TargetGroup("bench-tg", "bench", "HTTP", "/health/liveliness", 30, 15, 2, 5, "200", 30)
+    group.register("10.0.0.1", 4000, task_port)
+    forward = [{"Type": "forward", "TargetGroupArn": group.arn}]
+    config = ListenerConfig("bench-listener", "bench-lb", "HTTP", 80, 660, forward, [Rule(10, [], forward)])
+    listener = Listener(config, {group.arn: group}, 0, None)
+    try:
+        _wait(f"{listener.url}/health/liveliness")
+        concurrency = max(run.sweep, key=lambda p: p.rps).concurrency
+        task = f"http://127.0.0.1:{task_port}/v1/chat/completions"
+        through = f"{listener.url}/v1/chat/completions"
+        direct_point = wrk(task, concurrency, SWEEP_SECONDS, key, script)
+        alb_point = wrk(through, concurrency, SWEEP_SECONDS, key, script)
+        direct_p50, direct_p95 = open_loop(task, run.half_load_rps, HALF_LOAD_SECONDS, key)
+        alb_p50, alb_p95 = open_loop(through, run.half_load_rps, HALF_LOAD_SECONDS, key)
+    finally:
+        listener.close()
+        group.stop()
+    hop = {
+        "concurrency": concurrency,
+        "direct_rps": direct_point.rps,
+        "alb_rps": alb_point.rps,
+        "rps_ratio": alb_point.rps / direct_point.rps,
+        "direct_p50_ms": direct_p50,
+        "direct_p95_ms": direct_p95,
+        "alb_p50_ms": alb_p50,
+        "alb_p95_ms": alb_p95,
+        "p95_ratio": alb_p95 / direct_p95,
+        "errors": alb_point.errors,
+    }
+    print(
+        f"  alb hop    c={concurrency:<3} {alb_point.rps:7.1f} req/s through the listener, "
+        f"{direct_point.rps:7.1f} direct "
+        f"({hop['rps_ratio']:.2f}x); p95 at half load {alb_p95:.1f} ms vs {direct_p95:.1f} ms ({hop['p95_ratio']:.2f}x)"
+    )
+    return hop
 
 
 def chart(runs: list[Run], path: Path) -> None:
@@ -247,10 +297,15 @@ def main() -> int:
         "runs": [asdict(run) for run in runs],
     }
     (OUT / "results.json").write_text(json.dumps(summary, indent=2))
+    hop = production.alb
     markdown = table(runs) + (
         f"\n\nProduction settings serve {summary['ratio_production_to_guide']:.1f}x the guide's defaults "
         f"on the same CPU; measured in {summary['seconds']:.0f} s.\n"
-    )
+        "\n| production task | req/s at c={c} | p50 / p95 at half load (ms) |\n|---|---|---|\n"
+        "| direct | {direct_rps:.1f} | {direct_p50_ms:.1f} / {direct_p95_ms:.1f} |\n"
+        "| through the local ALB | {alb_rps:.1f} | {alb_p50_ms:.1f} / {alb_p95_ms:.1f} |\n"
+        "\nThe local ALB's hop: {rps_ratio:.2f}x the direct throughput, {p95_ratio:.2f}x the direct p95.\n"
+    ).format(c=int(hop["concurrency"]), **hop)
     (OUT / "results.md").write_text(markdown)
     chart(runs, OUT / "latency.png")
     print("\n" + markdown)

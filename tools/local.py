@@ -129,7 +129,9 @@ def up() -> None:
         raise LocalError(f"{EMULATOR_PYTHON.relative_to(ROOT)} is missing; run: make emulator-venv")
     with socket.socket() as probe:
         if probe.connect_ex((HOST, gateway_port())) == 0:
-            raise LocalError(f"port {gateway_port()} on {HOST}, the gateway's, is in use; choose another with GATEWAY_PORT=<port>")
+            raise LocalError(
+                f"port {gateway_port()} on {HOST}, the gateway's, is in use; choose another with GATEWAY_PORT=<port>"
+            )
     STATE.mkdir(exist_ok=True)
     with LOG_FILE.open("ab") as log:
         process = subprocess.Popen(
@@ -260,7 +262,9 @@ def summary(env_name: str, project_code: str, region: str) -> None:
     if local_url and master_key:
         print("\nTry it (the key is the seeded master key, from Secrets Manager):")
         print(f"  curl -s {local_url}/v1/chat/completions \\")
-        print(f'    -H "Authorization: Bearer $(cat {KEY_FILE.relative_to(ROOT)})" -H "Content-Type: application/json" \\')
+        print(
+            f'    -H "Authorization: Bearer $(cat {KEY_FILE.relative_to(ROOT)})" -H "Content-Type: application/json" \\'
+        )
         print("""    -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}'""")
     print(f"\nThe emulator keeps running at {endpoint()}: explore with")
     print(f"  AWS_ENDPOINT_URL={endpoint()} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\")

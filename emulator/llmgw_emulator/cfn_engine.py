@@ -353,11 +353,19 @@ def _update_what_references_a_replacement() -> None:
         changed = {p for p in (parameters or {}) if self.input_parameters.get(p) != parameters[p]}
         if changed:
             actions["Modify"] += [
-                n for n in new if n in self._resource_json_map and n not in actions["Modify"] and _references(new[n], changed)
+                n
+                for n in new
+                if n in self._resource_json_map and n not in actions["Modify"] and _references(new[n], changed)
             ]
-        replaced = {n for n in actions["Modify"] if isinstance(new.get(n), dict) and new[n].get("Type") in _REPLACED_ON_UPDATE}
+        replaced = {
+            n for n in actions["Modify"] if isinstance(new.get(n), dict) and new[n].get("Type") in _REPLACED_ON_UPDATE
+        }
         if replaced:
-            dependents = [n for n in new if n not in actions["Modify"] and n not in actions["Add"] and _references(new[n], replaced)]
+            dependents = [
+                n
+                for n in new
+                if n not in actions["Modify"] and n not in actions["Add"] and _references(new[n], replaced)
+            ]
             order = list(new)
             actions["Modify"] = sorted(set(actions["Modify"]) | set(dependents), key=order.index)
         return actions
@@ -427,7 +435,7 @@ def _clean_up() -> None:
     for cleanup in _UPDATE.cleanups or []:
         try:
             cleanup()
-        except Exception:  # noqa: S112 - CloudFormation also ignores a cleanup that fails
+        except Exception:
             continue
 
 
@@ -454,7 +462,10 @@ def _roll_back(stack: models.Stack, err: Exception, template: str, parameters: d
         stack.parameters = parameters
     except Exception as again:
         stack.status = "UPDATE_ROLLBACK_FAILED"
-        stack._add_stack_event("UPDATE_ROLLBACK_FAILED", resource_status_reason=_reason(again) if not isinstance(again, ResourceFailedError) else again.reason)
+        stack._add_stack_event(
+            "UPDATE_ROLLBACK_FAILED",
+            resource_status_reason=_reason(again) if not isinstance(again, ResourceFailedError) else again.reason,
+        )
         return
     stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
     _clean_up()

@@ -902,8 +902,16 @@ class TaskDefinition(CloudFormationModel):
         backend = ecs_backends[account_id][region_name]
         wanted = json.dumps(cloudformation_json["Properties"], sort_keys=True, default=str)
         family = backend.task_definitions.get(original_resource.family, {})
-        earlier = [r for r in family.values() if r is not original_resource and getattr(r, "llmgw_properties", None) == wanted and r.status == "ACTIVE"]
-        revision = earlier[-1] if earlier else cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        earlier = [
+            r
+            for r in family.values()
+            if r is not original_resource and getattr(r, "llmgw_properties", None) == wanted and r.status == "ACTIVE"
+        ]
+        revision = (
+            earlier[-1]
+            if earlier
+            else cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        )
         arn = original_resource.arn
         cfn_engine.defer_until_the_update_completes(lambda: backend.deregister_task_definition(arn))
         return revision

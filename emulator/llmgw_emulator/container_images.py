@@ -153,7 +153,7 @@ def _unpack(context: Path, build_args: dict[str, str], target: Path) -> None:
 def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
     lines = [line.strip() for line in text.splitlines()]
-    return [(line.split(None, 1) + [""])[:2] for line in lines if line and not line.startswith("#")]  # type: ignore[misc]
+    return [[*line.split(None, 1), ""][:2] for line in lines if line and not line.startswith("#")]  # type: ignore[misc]
 
 
 def _interpret(context: Path, build_args: dict[str, str], root: Path) -> dict[str, object]:
@@ -162,7 +162,9 @@ def _interpret(context: Path, build_args: dict[str, str], root: Path) -> dict[st
     for keyword, rest in _instructions(context / "Dockerfile"):
         keyword = keyword.upper()
         if keyword not in _SUPPORTED:
-            raise ImageRefusedError(f"the local stand-in for images does not interpret {keyword} ({context}/Dockerfile)")
+            raise ImageRefusedError(
+                f"the local stand-in for images does not interpret {keyword} ({context}/Dockerfile)"
+            )
         if keyword == "ARG":
             name, _, default = rest.partition("=")
             args[name.strip()] = build_args.get(name.strip(), default.strip())

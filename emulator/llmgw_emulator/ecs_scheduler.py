@@ -105,7 +105,9 @@ class ServiceRuntime:
         return self.deployments[0]
 
     def event(self, message: str) -> None:
-        self.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": _now(), "message": f"(service {self.name}) {message}"})
+        self.events.insert(
+            0, {"id": str(uuid.uuid4()), "createdAt": _now(), "message": f"(service {self.name}) {message}"}
+        )
         del self.events[100:]
 
 
@@ -144,7 +146,9 @@ def _new_deployment(runtime: ServiceRuntime, task_definition_arn: str, reason: s
         old.status = "ACTIVE"
         if old.rollout_state == "IN_PROGRESS":
             old.updated_at = _now()
-    deployment = Deployment(f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", task_definition_arn, runtime.desired_count, reason)
+    deployment = Deployment(
+        f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", task_definition_arn, runtime.desired_count, reason
+    )
     runtime.deployments.insert(0, deployment)
     return deployment
 
@@ -233,19 +237,29 @@ def _threshold(desired: int) -> int:
 def _reconcile(runtime: ServiceRuntime) -> None:
     with _LOCK:
         service = _moto_service(runtime)
-        minimum_percent, maximum_percent, breaker, rollback, grace = _settings(service) if service else (0, 200, False, False, 0)
+        minimum_percent, maximum_percent, breaker, rollback, grace = (
+            _settings(service) if service else (0, 200, False, False, 0)
+        )
         primary = runtime.primary
         for running in list(runtime.tasks.values()):
             _account_for(runtime, running, grace)
         live = [r for r in runtime.tasks.values() if not r.stopping and r.task.last_status != "STOPPED"]
 
-        if breaker and primary.rollout_state == "IN_PROGRESS" and primary.failed_tasks >= _threshold(runtime.desired_count):
+        if (
+            breaker
+            and primary.rollout_state == "IN_PROGRESS"
+            and primary.failed_tasks >= _threshold(runtime.desired_count)
+        ):
             primary.rollout_state = "FAILED"
             primary.reason = "ECS deployment circuit breaker: tasks failed to start."
             primary.updated_at = _now()
             runtime.event(f"(deployment {primary.id}) deployment failed: tasks failed to start.")
             if rollback and runtime.last_completed and runtime.last_completed != primary.task_definition_arn:
-                rolled = _new_deployment(runtime, runtime.last_completed, f"ECS deployment circuit breaker: rolling back to deploymentId {primary.id}.")
+                rolled = _new_deployment(
+                    runtime,
+                    runtime.last_completed,
+                    f"ECS deployment circuit breaker: rolling back to deploymentId {primary.id}.",
+                )
                 runtime.event(f"(deployment {rolled.id}) rolling back to {runtime.last_completed}.")
                 if service is not None:
                     service.task_definition = runtime.last_completed
@@ -268,7 +282,12 @@ def _reconcile(runtime: ServiceRuntime) -> None:
                 _begin_stop(runtime, running, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment)")
             elif healthy_count - 1 >= least:
                 healthy_count -= 1
-                _begin_stop(runtime, running, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {primary.id})")
+                _begin_stop(
+                    runtime,
+                    running,
+                    "ServiceSchedulerInitiated",
+                    f"Scaling activity initiated by (deployment {primary.id})",
+                )
 
         busy = {r.deployment_id for r in runtime.tasks.values() if r.task.last_status != "STOPPED"}
         runtime.deployments = [d for d in runtime.deployments if d is primary or d.id in busy]
@@ -278,7 +297,11 @@ def _reconcile(runtime: ServiceRuntime) -> None:
             and sum(_healthy(runtime, r) for r in ours) >= desired
             and len(ours) == desired
         ):
-            primary.rollout_state, primary.reason, primary.updated_at = "COMPLETED", f"ECS deployment {primary.id} completed.", _now()
+            primary.rollout_state, primary.reason, primary.updated_at = (
+                "COMPLETED",
+                f"ECS deployment {primary.id} completed.",
+                _now(),
+            )
             runtime.last_completed = primary.task_definition_arn
             runtime.event("has reached a steady state.")
         for arn in [a for a, r in runtime.tasks.items() if r.accounted and r.task.last_status == "STOPPED"]:
@@ -309,7 +332,9 @@ def _account_for(runtime: ServiceRuntime, running: Running, grace: int) -> None:
     for arn, ip, port in running.registered:
         if load_balancers.target_state(arn, ip, port) == "unhealthy" and not in_grace:
             name = arn.split(":")[-1]
-            _begin_stop(runtime, running, "TaskFailedHealthChecks", f"Task failed ELB health checks in ({name})", failed=True)
+            _begin_stop(
+                runtime, running, "TaskFailedHealthChecks", f"Task failed ELB health checks in ({name})", failed=True
+            )
             return
 
 
@@ -330,7 +355,9 @@ def _start_task(runtime: ServiceRuntime, deployment: Deployment, service: Any) -
         started_by=deployment.id,
         networking_configuration=getattr(service, "network_configuration", None) or None,
         platform_version="1.4.0",
-        capacity_provider_name=(getattr(service, "capacity_provider_strategy", None) or [{}])[0].get("capacityProvider"),
+        capacity_provider_name=(getattr(service, "capacity_provider_strategy", None) or [{}])[0].get(
+            "capacityProvider"
+        ),
     )
     record._transitions = []  # moto's managed state would move it on by itself; the local task decides
     record.status = "PROVISIONING"
@@ -353,14 +380,19 @@ def _start_task(runtime: ServiceRuntime, deployment: Deployment, service: Any) -
 def _resolve_secret(runtime: ServiceRuntime, arn: str, key: str | None, stage: str | None, version: str | None) -> str:
     from moto.secretsmanager.models import secretsmanager_backends
 
-    prefix = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s):"
+    prefix = (
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+        "failed: unable to retrieve secret from asm: service call has been retried 1 time(s):"
+    )
     with SERVER_LOCK.held():
         try:
             response = secretsmanager_backends[runtime.account_id][runtime.region].get_secret_value(
                 secret_id=arn, version_id=version, version_stage=stage or ("AWSCURRENT" if not version else None)
             )
         except Exception as err:
-            raise TaskFailure(f"{prefix} failed to fetch secret {arn} from secrets manager: {getattr(err, 'message', err)}") from None
+            raise TaskFailure(
+                f"{prefix} failed to fetch secret {arn} from secrets manager: {getattr(err, 'message', err)}"
+            ) from None
     value = response.get("SecretString") if isinstance(response, dict) else getattr(response, "secret_string", None)
     if key is None:
         return str(value)
@@ -553,7 +585,9 @@ def status_api(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str
             {
                 "serviceArn": r.arn,
                 "desiredCount": r.desired_count,
-                "deployments": [{"id": d.id, "rolloutState": d.rollout_state, "failedTasks": d.failed_tasks} for d in r.deployments],
+                "deployments": [
+                    {"id": d.id, "rolloutState": d.rollout_state, "failedTasks": d.failed_tasks} for d in r.deployments
+                ],
                 "tasks": [
                     {
                         "taskArn": arn,

@@ -26,15 +26,14 @@ provider calls go to the emulator's stand-in provider.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import shlex
 import signal
 import socket
 import subprocess
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,7 +109,9 @@ class LocalTask:
             self._stopped("TaskFailedToStart", str(err))
             return
         if self._stopping.is_set():
-            self._stopped("ServiceSchedulerInitiated", self.stopped_reason or "Scaling activity initiated by deployment")
+            self._stopped(
+                "ServiceSchedulerInitiated", self.stopped_reason or "Scaling activity initiated by deployment"
+            )
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         argv = [image.rebase(a) for a in self._argv(image)]
@@ -186,10 +187,11 @@ class LocalTask:
         parts = value_from.split(":")
         if len(parts) < 7 or parts[2] != "secretsmanager" or parts[5] != "secret":
             raise TaskFailure(
-                f"ResourceInitializationError: the emulator resolves only Secrets Manager ARNs in valueFrom, not {value_from}"
+                "ResourceInitializationError: the emulator resolves only Secrets Manager ARNs in valueFrom, "
+                f"not {value_from}"
             )
         arn = ":".join(parts[:7])
-        json_key, stage, version = (parts[7:] + ["", "", ""])[:3]
+        json_key, stage, version = [*parts[7:], "", "", ""][:3]
         return str(self.resolve_secret(arn, json_key or None, stage or None, version or None))
 
     # ---- the container health check ----------------------------------------------------------
@@ -267,10 +269,8 @@ def _die_with_the_emulator() -> None:
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _rebind_port_arguments(argv: list[str], container_port: int, port: int) -> list[str]:
@@ -287,11 +287,3 @@ def _rebind_port_arguments(argv: list[str], container_port: int, port: int) -> l
 def _rebind_addresses(text: str, container_port: int, port: int) -> str:
     """The container's own address (localhost or 127.0.0.1 at its port) is the task's."""
     return re.sub(rf"\b(?:127\.0\.0\.1|localhost):{container_port}\b", f"127.0.0.1:{port}", text)
-
-
-def new_task_id() -> str:
-    return uuid.uuid4().hex
-
-
-def describe(command: list[str]) -> str:
-    return " ".join(shlex.quote(c) for c in command)

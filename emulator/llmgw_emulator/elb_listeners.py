@@ -149,7 +149,7 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
         server_version = "awselb/2.0"
         sys_version = ""
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # the ALB's access log is not modelled here; requests stay quiet
 
         def _any(self) -> None:
@@ -176,7 +176,7 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
             else:
                 self._reply(500, f"the emulator's load balancer does not perform {kind} actions".encode(), "text/plain")
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _any  # noqa: N815
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _any
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -202,7 +202,9 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
                 self.wfile.write(body)
 
         def _alb_error(self, status: int) -> None:
-            page = f"<html>\r\n<head><title>{_ALB_PAGES[status]}</title></head>\r\n<body>\r\n<center><h1>{_ALB_PAGES[status]}</h1></center>\r\n</body>\r\n</html>\r\n"
+            title = _ALB_PAGES[status]
+            page = f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+            page += "</body>\r\n</html>\r\n"
             self._reply(status, page.encode(), "text/html")
 
         def _redirect(self, config: dict[str, Any]) -> None:

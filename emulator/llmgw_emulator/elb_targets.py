@@ -49,7 +49,9 @@ class Target:
     ever_healthy: bool = False
     deregistered: threading.Event = field(default_factory=threading.Event)
 
-    def record(self, passed: bool, why: tuple[str, str] | None, healthy_threshold: int, unhealthy_threshold: int) -> None:
+    def record(
+        self, passed: bool, why: tuple[str, str] | None, healthy_threshold: int, unhealthy_threshold: int
+    ) -> None:
         if self.state == "draining":
             return
         if passed:

@@ -73,7 +73,9 @@ def sync() -> None:
                         setattr(current, name, getattr(fresh, name))
                     current.deregistration_delay = fresh.deregistration_delay
             for balancer in backend.load_balancers.values():
-                idle = int((getattr(balancer, "attrs", None) or balancer.attributes).get("idle_timeout.timeout_seconds", 60))
+                idle = int(
+                    (getattr(balancer, "attrs", None) or balancer.attributes).get("idle_timeout.timeout_seconds", 60)
+                )
                 for listener in balancer.listeners.values():
                     seen_listeners.add(listener.arn)
                     config = ListenerConfig(
@@ -95,10 +97,16 @@ def sync() -> None:
                         try:
                             _LISTENERS[listener.arn] = Listener(config, _GROUPS, local, _tls_files)
                         except OSError as err:
-                            print(f"emulator: listener {config.port} cannot listen on 127.0.0.1:{local}: {err}", flush=True)
+                            print(
+                                f"emulator: listener {config.port} cannot listen on 127.0.0.1:{local}: {err}",
+                                flush=True,
+                            )
                             seen_listeners.discard(listener.arn)
                             continue
-                        print(f"emulator: {balancer.name} listener :{config.port} serves {_LISTENERS[listener.arn].url}", flush=True)
+                        print(
+                            f"emulator: {balancer.name} listener :{config.port} serves {_LISTENERS[listener.arn].url}",
+                            flush=True,
+                        )
                     else:
                         running.update(config, _GROUPS)
         for arn in [a for a in _LISTENERS if a not in seen_listeners]:

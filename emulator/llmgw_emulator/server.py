@@ -43,10 +43,10 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
         lambda_service,
         load_balancers,
         model_fixes,
+        provider,
         rds_postgres,
         secrets_rotation,
     )
-    from . import provider
     from .request_lock import SERVER_LOCK
 
     cfn_engine.install()
@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"emulator: ECS tasks run {container_images.installed_litellm()} in place of the image's LiteLLM; "
-        f"AWS's health-check intervals, grace periods, drains and stop timeouts run at x{clock.scale()} (LLMGW_TIME_SCALE)",
+        f"AWS's health-check intervals, grace periods, drains and stop timeouts run at x{clock.scale()} "
+        "(LLMGW_TIME_SCALE)",
         flush=True,
     )
     for line in ecs_scheduler.stand_ins():

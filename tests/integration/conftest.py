@@ -176,3 +176,13 @@ def emulator() -> Iterator[Emulator]:
     process, running = start_emulator("new")
     yield running
     stop_emulator(process)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Each gateway scenario's request count and failures, in every run's output."""
+    from tests.integration.load import SCENARIO_LINES
+
+    if SCENARIO_LINES:
+        terminalreporter.section("gateway scenarios under load (tests/integration/test_litellm_service.py)")
+        for line in SCENARIO_LINES:
+            terminalreporter.write_line(line)

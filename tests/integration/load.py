@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+SCENARIO_LINES: list[str] = []  # printed at the end of the run (conftest's pytest_terminal_summary)
 BODY = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}).encode()
 
 
@@ -97,6 +98,7 @@ def report(scenario: str, clients: list[Client]) -> str:
         failed = client.failures
         first = f"; first: {failed[0].status} {failed[0].detail[:120]}" if failed else ""
         lines.append(f"{scenario}: {client.name}: {len(client.results)} requests, {len(failed)} failed{first}")
+    SCENARIO_LINES.extend(lines)
     text = "\n".join(lines)
     print(text)
     return text

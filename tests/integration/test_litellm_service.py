@@ -25,7 +25,7 @@ import pytest
 
 from tests.integration import gateway
 from tests.integration.conftest import start_emulator, stop_emulator
-from tests.integration.load import Client, report, run_clients, stop_clients
+from tests.integration.load import SCENARIO_LINES, Client, report, run_clients, stop_clients
 from tools.render import ROOT
 
 CLUSTER, SERVICE = "dev-litellm", "dev-litellm-proxy"
@@ -156,14 +156,20 @@ def test_task__gets_the_task_definitions_environment_and_secrets_and_no_database
     (service,) = rehearsal.api("services")
     (task,) = [t for t in service["tasks"] if t["lastStatus"] == "RUNNING"]
     environ = dict(
-        item.split("=", 1) for item in Path(f"/proc/{task['pid']}/environ").read_bytes().decode().split("\0") if "=" in item
+        item.split("=", 1)
+        for item in Path(f"/proc/{task['pid']}/environ").read_bytes().decode().split("\0")
+        if "=" in item
     )
     master, ui = _secret(rehearsal, MASTER_KEY), _secret(rehearsal, "dev-litellm/ui-password")
 
     assert environ["LITELLM_MASTER_KEY"] == master["LITELLM_MASTER_KEY"]  # valueFrom <arn>:LITELLM_MASTER_KEY::
     assert environ["LITELLM_SALT_KEY"] == master["LITELLM_SALT_KEY"]
     assert environ["UI_PASSWORD"] == ui["UI_PASSWORD"]
-    assert (environ["LITELLM_MODE"], environ["STORE_MODEL_IN_DB"], environ["NUM_WORKERS"]) == ("PRODUCTION", "True", "1")
+    assert (environ["LITELLM_MODE"], environ["STORE_MODEL_IN_DB"], environ["NUM_WORKERS"]) == (
+        "PRODUCTION",
+        "True",
+        "1",
+    )
     assert (environ["AWS_REGION"], environ["AWS_EXECUTION_ENV"]) == ("us-east-1", "AWS_ECS_FARGATE")
     assert "DATABASE_URL" not in environ  # the stand-in's one withheld value: Prisma's engines cannot download here
 
@@ -248,7 +254,11 @@ def test_master_key_rotation__with_a_fleet_of_tasks_started_before_and_after__fa
 def test_master_key_rotation__the_key_read_before_works_until_its_grace_ends(rehearsal, tmp_path, clock, status):
     """The rotated secret as the tasks read it, in LiteLLM with its clock moved by faketime."""
     secret = _secret(rehearsal, MASTER_KEY)
-    (previous,) = [p for p in json.loads(secret["LITELLM_PREVIOUS_MASTER_KEYS"]) if p["key"] == secret["LITELLM_PREVIOUS_MASTER_KEY"]]
+    (previous,) = [
+        p
+        for p in json.loads(secret["LITELLM_PREVIOUS_MASTER_KEYS"])
+        if p["key"] == secret["LITELLM_PREVIOUS_MASTER_KEY"]
+    ]
     proxy = gateway.start(secret, tmp_path / "proxy.log", faketime=clock)
     try:
         assert proxy.status("/v1/models", previous["key"]) == status
@@ -343,7 +353,9 @@ def test_broken_image_config__trips_the_circuit_breaker__the_stack_rolls_back_an
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     failed = [e["message"] for e in service["events"] if "deployment failed" in e["message"]]
     assert failed, service["events"][:5]
-    print(f"broken image config: rolled back; {reason.strip()}")
+    line = "broken image config: rolled back; " + reason.split(" - ", 1)[-1].strip()
+    SCENARIO_LINES.append(line)
+    print(line)
 
 
 def test_killed_task__is_replaced_and_the_alb_routes_around_it(rehearsal):

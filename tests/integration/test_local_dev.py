@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -364,6 +365,10 @@ def test_launch_dev__a_project_code_rds_and_ecr_refuse__fails_in_one_line_before
 
 
 def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing(emulator, dev):
+    (service,) = emulator.api("services")
+    pids = [t["pid"] for t in service["tasks"] if t["pid"]]
+    ports = [int(x["LocalUrl"].rsplit(":", 1)[1]) for x in emulator.api("load-balancers")]
+    assert pids and ports
     started = time.monotonic()
     result = emulator.sceptre("delete", "-y", "dev")
     print(f"\nsceptre delete -y dev against the emulator: {time.monotonic() - started:.1f} s")
@@ -380,6 +385,14 @@ def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing
     # the account's ECS service-linked role, which the launch created and which outlives every stack.
     left = {kind: items for kind, items in inventory(emulator.session()).items() if items}
     assert left == {"iam_roles": ["AWSServiceRoleForECS"]}
+    # Nothing keeps running or listening: the service's delete waited for its tasks to stop.
+    assert emulator.api("services") == [] and emulator.api("load-balancers") == []
+    assert not [
+        p for p in pids if Path(f"/proc/{p}").exists() and "zombie" not in Path(f"/proc/{p}/status").read_text()
+    ]
+    for port in ports:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
 
 
 def run_local(*args: str, port: int) -> subprocess.CompletedProcess[str]:

@@ -19,8 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "emulator"))
 
-from llmgw_emulator import clock, ecs_scheduler, ecs_tasks, elb_listeners  # noqa: E402
-from llmgw_emulator.elb_targets import Target, TargetGroup  # noqa: E402
+from llmgw_emulator import clock, ecs_scheduler, ecs_tasks, elb_listeners
+from llmgw_emulator.elb_targets import Target, TargetGroup
 
 
 def _group(**overrides: object) -> TargetGroup:
@@ -101,7 +101,7 @@ def backend() -> Iterator[tuple[int, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             seen.append(dict(self.headers.items()))
             body = b"from the backend"
             self.send_response(200)
@@ -121,7 +121,8 @@ def backend() -> Iterator[tuple[int, list[dict[str, str]]]]:
 def _listener(group: TargetGroup, rules: list[elb_listeners.Rule]) -> elb_listeners.Listener:
     config = elb_listeners.ListenerConfig(
         arn="arn:listener", load_balancer_arn="arn:lb", protocol="HTTP", port=80, idle_timeout=5,
-        default_actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "MessageBody": "Not found"}}],
+        default_actions=[{"Type": "fixed-response",
+                          "FixedResponseConfig": {"StatusCode": "404", "MessageBody": "Not found"}}],
         rules=rules,
     )  # fmt: skip
     return elb_listeners.Listener(config, {group.arn: group}, 0, None)
@@ -138,7 +139,9 @@ def _get(listener: elb_listeners.Listener, path: str) -> tuple[int, bytes]:
 
 
 def _path(priority: int, pattern: str, action: dict[str, object]) -> elb_listeners.Rule:
-    return elb_listeners.Rule(priority, [{"Field": "path-pattern", "PathPatternConfig": {"Values": [pattern]}}], [action])
+    return elb_listeners.Rule(
+        priority, [{"Field": "path-pattern", "PathPatternConfig": {"Values": [pattern]}}], [action]
+    )
 
 
 def test_listener__applies_rules_by_priority_then_the_default_action(backend):
@@ -146,7 +149,9 @@ def test_listener__applies_rules_by_priority_then_the_default_action(backend):
     group = _group()
     group.targets[("10.0.0.1", 4000)] = Target("10.0.0.1", 4000, port, state="healthy")
     teapot = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "418", "MessageBody": "teapot"}}
-    listener = _listener(group, [_path(20, "/v1/*", teapot), _path(10, "/v1/models", {"Type": "forward", "TargetGroupArn": "arn:tg"})])
+    listener = _listener(
+        group, [_path(20, "/v1/*", teapot), _path(10, "/v1/models", {"Type": "forward", "TargetGroupArn": "arn:tg"})]
+    )
     try:
         assert _get(listener, "/v1/models?x=1") == (200, b"from the backend")
         assert _get(listener, "/v1/chat") == (418, b"teapot")
