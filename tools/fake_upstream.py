@@ -2,7 +2,9 @@
 
 Answers ``GET /v1/models`` and ``POST /v1/chat/completions`` (plain and
 ``stream: true`` server-sent events) at once, with a fixed reply; it never
-looks at the API key. One asyncio event loop with keep-alive HTTP/1.1, so its
+looks at the API key. A last message of ``take N seconds`` makes it answer
+after N seconds, like a long completion, for tests of what a deploy does to
+requests in flight. One asyncio event loop with keep-alive HTTP/1.1, so its
 own latency stays near a millisecond and it is never the bottleneck of a
 benchmark of the proxy in front of it. Standard library only.
 
@@ -45,6 +47,19 @@ def chunks(model: str) -> list[dict]:
     return parts
 
 
+def delay_of(body: bytes) -> float:
+    """The seconds a request asks the upstream to take (``take N seconds``), else 0."""
+    try:
+        messages = json.loads(body or b"{}").get("messages") or [{}]
+        words = str(messages[-1].get("content", "")).split()
+    except (ValueError, AttributeError):
+        return 0.0
+    if len(words) == 3 and words[0] == "take" and words[2] == "seconds":
+        with contextlib.suppress(ValueError):
+            return min(float(words[1]), 900.0)
+    return 0.0
+
+
 def respond(method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
     """(status, content type, body) for one request."""
     path = path.split("?")[0].rstrip("/")
@@ -72,6 +87,8 @@ async def _connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
             method, path, _ = request_line.split(" ", 2)
             headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
+            if method == "POST" and (delay := delay_of(body)):
+                await asyncio.sleep(delay)
             status, content_type, payload = respond(method, path, body)
             writer.write(
                 f"HTTP/1.1 {status} {'OK' if status == 200 else 'Not Found'}\r\n"

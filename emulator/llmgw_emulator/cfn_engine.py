@@ -407,6 +407,8 @@ def _roll_back_failed_updates() -> None:
         tags: Any,
     ) -> models.Stack:
         stack = self.get_stack(name)
+        if str(stack.status).endswith("_IN_PROGRESS") or stack.status in ("UPDATE_ROLLBACK_FAILED", "ROLLBACK_FAILED"):
+            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
         resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
         same_tags = tags is None or dict(tags) == dict(stack.tags or {})
         if stack.has_template(template) and resolved == stack.parameters and same_tags:
@@ -452,6 +454,7 @@ def _roll_back(stack: models.Stack, err: Exception, template: str, parameters: d
         reason = f"The following resource(s) failed to update: [{err.logical_id}]. "
     else:
         reason = str(err) or type(err).__name__
+    stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
     _UPDATE.cleanups, _UPDATE.failed = [], {}
     try:
@@ -467,6 +470,7 @@ def _roll_back(stack: models.Stack, err: Exception, template: str, parameters: d
             resource_status_reason=_reason(again) if not isinstance(again, ResourceFailedError) else again.reason,
         )
         return
+    stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
     stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
     _clean_up()
     stack.status = "UPDATE_ROLLBACK_COMPLETE"
@@ -517,6 +521,11 @@ def _keep_stacks_whose_delete_failed() -> None:
             raise ValidationError(
                 message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
             )
+        if stack.status == "DELETE_IN_PROGRESS":
+            return  # deleting a stack that is being deleted succeeds, as on AWS
+        if str(stack.status).endswith("_IN_PROGRESS"):
+            # AWS cancels a create in progress and deletes; the emulator cannot interrupt one, so it says so.
+            raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while in status {stack.status}")
         stack.status = "DELETE_IN_PROGRESS"
         cfn_async.began(stack.stack_id)
         try:

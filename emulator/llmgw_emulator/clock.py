@@ -1,11 +1,14 @@
 """How fast the emulator's service clocks run: health checks, grace periods, drains and stop timeouts.
 
-AWS's defaults are made for fleets (a 30 s health-check interval, a 600 s
-grace period); a rehearsal that waited them out would take minutes per
-deploy. ``LLMGW_TIME_SCALE`` (default 0.1) multiplies every such period the
-emulator waits on AWS's behalf, so their order, thresholds and ratios stay
-AWS's. Nothing a program inside a task does is scaled: LiteLLM's own start-up,
-its 30 s master-key cache and its timeouts run in real time.
+AWS's health checks run every 30 s by default, and a target needs several in
+a row; a rehearsal that waited them out would take minutes per deploy.
+``LLMGW_TIME_SCALE`` (default 0.1) multiplies the interval between health
+checks, the load balancer's and the container's, and nothing else. What
+bounds how a program behaves stays in real time, because the program runs in
+real time: LiteLLM's start-up against the start period and the health-check
+grace period, its answers against the timeouts, its open requests against
+the deregistration delay, its shutdown against ``stopTimeout``, and its own
+30 s master-key cache.
 """
 
 from __future__ import annotations

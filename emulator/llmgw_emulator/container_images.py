@@ -58,6 +58,7 @@ class Image:
     entrypoint: list[str]
     command: list[str]
     user: str
+    workdir: str = "/"
 
     def rebase(self, argument: str) -> str:
         """An argument of the entrypoint or command, with the image's /app/ as the task's directory."""
@@ -129,7 +130,9 @@ def pull(uri: str) -> Image:
     data = json.loads(manifest.read_text())
     if "refused" in data:
         raise ImageRefusedError(data["refused"])
-    return Image(uri, manifest.parent / "rootfs", data["entrypoint"], data["command"], data["user"])
+    return Image(
+        uri, manifest.parent / "rootfs", data["entrypoint"], data["command"], data["user"], data.get("workdir", "/")
+    )
 
 
 def _unpack(context: Path, build_args: dict[str, str], target: Path) -> None:
@@ -158,18 +161,17 @@ def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
 
 def _interpret(context: Path, build_args: dict[str, str], root: Path) -> dict[str, object]:
     args: dict[str, str] = {}
-    manifest: dict[str, object] = {"entrypoint": [], "command": [], "user": "root"}
-    for keyword, rest in _instructions(context / "Dockerfile"):
+    manifest: dict[str, object] = {"entrypoint": [], "command": [], "user": "root", "workdir": "/"}
+    for keyword, raw in _instructions(context / "Dockerfile"):
         keyword = keyword.upper()
         if keyword not in _SUPPORTED:
-            raise ImageRefusedError(
-                f"the local stand-in for images does not interpret {keyword} ({context}/Dockerfile)"
-            )
+            raise ImageRefusedError(f"the local stand-in for images does not interpret {keyword} ({context})")
+        rest = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m.group(1) or m.group(2), m.group(0)), raw)
         if keyword == "ARG":
             name, _, default = rest.partition("=")
             args[name.strip()] = build_args.get(name.strip(), default.strip())
         elif keyword == "FROM":
-            base = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), ""), rest.split()[0])
+            base = rest.split()[0]
             if not base.startswith(LITELLM_BASE):
                 raise ImageRefusedError(f"the local stand-in runs only LiteLLM's image, not FROM {base}")
             wanted, have = base[len(LITELLM_BASE) :], _litellm_version()
@@ -180,9 +182,16 @@ def _interpret(context: Path, build_args: dict[str, str], root: Path) -> dict[st
             (root / "app" / "docker").mkdir(parents=True)
             shutil.copy2(STANDINS / "prod_entrypoint.sh", root / "app" / "docker" / "prod_entrypoint.sh")
         elif keyword == "COPY":
+            flags = [w for w in rest.split() if w.startswith("--")]
+            # Ownership and mode are the container user's business; the stand-in runs as this machine's user.
+            unknown = [f for f in flags if not f.startswith(("--chown=", "--chmod="))]
+            if unknown:
+                raise ImageRefusedError(f"the local stand-in for images does not interpret COPY {unknown[0]}")
             _copy(context, [w for w in rest.split() if not w.startswith("--")], root)
         elif keyword == "USER":
             manifest["user"] = rest.strip()
+        elif keyword == "WORKDIR":
+            manifest["workdir"] = rest.strip()
         elif keyword in ("ENTRYPOINT", "CMD"):
             try:
                 value = json.loads(rest)
@@ -198,6 +207,8 @@ def _copy(context: Path, words: list[str], root: Path) -> None:
     *sources, destination = words
     for source in sources:
         origin = (context / source).resolve()
+        if any(c in source for c in "*?[") or not origin.exists():
+            raise ImageRefusedError(f"COPY {source}: no such file in the build context {context}")
         into = root / destination.lstrip("/")
         if origin.is_dir():
             shutil.copytree(origin, into, dirs_exist_ok=True, symlinks=False)

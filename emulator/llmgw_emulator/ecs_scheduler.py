@@ -43,13 +43,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import clock, container_images, load_balancers
+from . import container_images, load_balancers
 from .ecs_tasks import STAND_INS, LocalTask, TaskFailure
 from .request_lock import SERVER_LOCK
 
 __all__ = ["CIRCUIT_BREAKER_TRIGGERED", "install", "shutdown", "wait_for_deployment", "wait_until_drained"]
 
 _TICK = 0.25
+_RESTART_DELAY = 1.0
 CIRCUIT_BREAKER_TRIGGERED = "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'."
 _STATE: dict[str, Any] = {"dir": None, "endpoint": "", "provider": None, "thread": None, "stop": threading.Event()}
 _SERVICES: dict[str, ServiceRuntime] = {}
@@ -81,7 +82,10 @@ class Running:
     record: Any  # moto's Task, what describe-tasks serialises
     registered: list[tuple[str, str, int]] = field(default_factory=list)  # (target group, ip, port)
     stopping: bool = False
-    accounted: bool = False
+    accounted: bool = False  # its stop has been noticed
+    counted: bool = False  # it has counted against the circuit breaker
+    unhealthy: bool = False  # marked for replacement; keeps serving until then
+    why: str | None = None
 
 
 @dataclass
@@ -95,10 +99,11 @@ class ServiceRuntime:
     load_balancers: list[dict[str, Any]]
     deployments: list[Deployment] = field(default_factory=list)
     tasks: dict[str, Running] = field(default_factory=dict)
-    last_completed: str | None = None
+    last_completed: tuple[str, str] | None = None  # (deployment id, task definition)
+    next_start: float = 0.0
+    outcomes: dict[str, str] = field(default_factory=dict)  # rollout state of deployments no longer listed
     deleting: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
-    last_start: float = 0.0
 
     @property
     def primary(self) -> Deployment:
@@ -208,12 +213,13 @@ def _snapshot_images(account_id: str, region: str, task_definition_arn: str) -> 
 def _loop() -> None:
     stop: threading.Event = _STATE["stop"]
     while not stop.wait(_TICK):
-        for runtime in list(_SERVICES.values()):
-            try:
-                _reconcile(runtime)
-            except Exception as err:  # one service's trouble must not stop the others
-                runtime.event(f"emulator: the scheduler failed on this service: {type(err).__name__}: {err}")
+        # moto's models are not thread-safe: the scheduler changes them only under the server lock.
         with SERVER_LOCK.held():
+            for runtime in list(_SERVICES.values()):
+                try:
+                    _reconcile(runtime)
+                except Exception as err:  # one service's trouble must not stop the others
+                    runtime.event(f"emulator: the scheduler failed on this service: {type(err).__name__}: {err}")
             load_balancers.sync()
             for runtime in list(_SERVICES.values()):
                 _publish(runtime)
@@ -221,7 +227,7 @@ def _loop() -> None:
 
 def _healthy(runtime: ServiceRuntime, running: Running) -> bool:
     task = running.task
-    if task.last_status != "RUNNING" or running.stopping:
+    if task.last_status != "RUNNING" or running.stopping or running.unhealthy:
         return False
     if task.definition.get("healthCheck") and task.health_status != "HEALTHY":
         return False
@@ -232,6 +238,17 @@ def _healthy(runtime: ServiceRuntime, running: Running) -> bool:
 
 def _threshold(desired: int) -> int:
     return min(200, max(3, math.ceil(0.5 * desired)))
+
+
+def _count_failure(runtime: ServiceRuntime, running: Running) -> None:
+    """A failed task counts once against its deployment's circuit breaker, while that deployment runs."""
+    if running.counted:
+        return
+    running.counted = True
+    deployment = next((d for d in runtime.deployments if d.id == running.deployment_id), None)
+    if deployment is not None and deployment.rollout_state == "IN_PROGRESS":
+        deployment.failed_tasks += 1
+        runtime.next_start = time.monotonic() + _RESTART_DELAY  # ECS throttles a service whose tasks keep failing
 
 
 def _reconcile(runtime: ServiceRuntime) -> None:
@@ -254,42 +271,44 @@ def _reconcile(runtime: ServiceRuntime) -> None:
             primary.reason = "ECS deployment circuit breaker: tasks failed to start."
             primary.updated_at = _now()
             runtime.event(f"(deployment {primary.id}) deployment failed: tasks failed to start.")
-            if rollback and runtime.last_completed and runtime.last_completed != primary.task_definition_arn:
+            last = runtime.last_completed
+            if rollback and last and last[1] != primary.task_definition_arn:
                 rolled = _new_deployment(
-                    runtime,
-                    runtime.last_completed,
-                    f"ECS deployment circuit breaker: rolling back to deploymentId {primary.id}.",
+                    runtime, last[1], f"ECS deployment circuit breaker: rolling back to deploymentId {last[0]}."
                 )
-                runtime.event(f"(deployment {rolled.id}) rolling back to {runtime.last_completed}.")
+                runtime.event(f"(deployment {rolled.id}) rolling back to deployment {last[0]} ({last[1]}).")
                 if service is not None:
-                    service.task_definition = runtime.last_completed
+                    service.task_definition = last[1]
                 primary = rolled
 
         desired = runtime.desired_count
-        most = math.floor(desired * maximum_percent / 100)
+        most = max(math.floor(desired * maximum_percent / 100), desired)
         least = math.ceil(desired * minimum_percent / 100)
-        ours = [r for r in live if r.deployment_id == primary.id]
-        if primary.rollout_state != "FAILED" and not runtime.deleting:
-            room = max(0, max(most, desired) - len(live)) if least >= desired else max(0, most - len(live))
-            for _ in range(min(desired - len(ours), room)):
+        # An unhealthy task is replaced before it is stopped, room permitting (ECS since 2023):
+        # it no longer counts toward the desired count, but keeps serving until its replacement is healthy.
+        # https://aws.amazon.com/about-aws/whats-new/2023/10/amazon-ecs-applications-resiliency-unpredictable-load-spikes/
+        ours = [r for r in live if r.deployment_id == primary.id and not r.unhealthy]
+        if primary.rollout_state != "FAILED" and not runtime.deleting and time.monotonic() >= runtime.next_start:
+            for _ in range(max(0, min(desired - len(ours), most - len(live)))):
                 _start_task(runtime, primary, service)
 
         healthy_count = sum(_healthy(runtime, r) for r in live)
-        others = [r for r in live if r.deployment_id != primary.id]
+        for running in [r for r in live if r.unhealthy]:
+            if runtime.deleting or healthy_count >= desired or len(live) >= most:
+                _begin_stop(runtime, running, running.task.stop_code or "TaskFailedHealthChecks", running.why or "")
+        others = [r for r in live if r.deployment_id != primary.id and not r.unhealthy]
         surplus = sorted(ours, key=lambda r: _healthy(runtime, r))[: max(0, len(ours) - desired)]
         for running in sorted(others, key=lambda r: _healthy(runtime, r)) + surplus:
+            reason = f"Scaling activity initiated by (deployment {primary.id})"
             if runtime.deleting or not _healthy(runtime, running):
-                _begin_stop(runtime, running, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment)")
+                _begin_stop(runtime, running, "ServiceSchedulerInitiated", reason)
             elif healthy_count - 1 >= least:
                 healthy_count -= 1
-                _begin_stop(
-                    runtime,
-                    running,
-                    "ServiceSchedulerInitiated",
-                    f"Scaling activity initiated by (deployment {primary.id})",
-                )
+                _begin_stop(runtime, running, "ServiceSchedulerInitiated", reason)
 
         busy = {r.deployment_id for r in runtime.tasks.values() if r.task.last_status != "STOPPED"}
+        for gone in [d for d in runtime.deployments if d is not primary and d.id not in busy]:
+            runtime.outcomes[gone.id] = gone.rollout_state
         runtime.deployments = [d for d in runtime.deployments if d is primary or d.id in busy]
         if (
             primary.rollout_state == "IN_PROGRESS"
@@ -302,12 +321,19 @@ def _reconcile(runtime: ServiceRuntime) -> None:
                 f"ECS deployment {primary.id} completed.",
                 _now(),
             )
-            runtime.last_completed = primary.task_definition_arn
+            runtime.last_completed = (primary.id, primary.task_definition_arn)
             runtime.event("has reached a steady state.")
-        for arn in [a for a, r in runtime.tasks.items() if r.accounted and r.task.last_status == "STOPPED"]:
-            runtime.tasks[arn].record.status = "STOPPED"
+        _forget_old_stopped_tasks(runtime)
         if runtime.deleting and not any(r.task.last_status != "STOPPED" for r in runtime.tasks.values()):
             _SERVICES.pop(runtime.arn, None)
+
+
+def _forget_old_stopped_tasks(runtime: ServiceRuntime) -> None:
+    """ECS shows a stopped task for a while, then forgets it; the emulator keeps the latest 20."""
+    stopped = [a for a, r in runtime.tasks.items() if r.accounted and r.task.last_status == "STOPPED"]
+    for arn in stopped[:-20]:
+        running = runtime.tasks.pop(arn)
+        _backend(runtime).tasks.get(runtime.cluster_name, {}).pop(running.record.task_arn, None)
 
 
 def _account_for(runtime: ServiceRuntime, running: Running, grace: int) -> None:
@@ -316,26 +342,30 @@ def _account_for(runtime: ServiceRuntime, running: Running, grace: int) -> None:
     if task.last_status == "STOPPED":
         if not running.accounted:
             running.accounted = True
-            by_scheduler = running.stopping and task.stop_code == "ServiceSchedulerInitiated"
-            deployment = next((d for d in runtime.deployments if d.id == running.deployment_id), None)
-            if not by_scheduler and deployment is not None and deployment.rollout_state == "IN_PROGRESS":
-                deployment.failed_tasks += 1
+            asked = running.stopping and task.stop_code in ("ServiceSchedulerInitiated", "UserInitiated")
+            if not asked:
+                _count_failure(runtime, running)
             runtime.event(f"has stopped 1 running tasks: (task {task.task_id}). Reason: {task.stopped_reason}")
             _deregister(running)
         return
-    if running.stopping or task.last_status != "RUNNING":
+    if running.stopping or running.unhealthy or task.last_status != "RUNNING":
         return
+    # The grace period covers both kinds of health check: "the service scheduler ignores unhealthy
+    # Elastic Load Balancing, VPC Lattice, and container health checks" for that long.
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+    if task.started_at is not None and time.time() - task.started_at < grace:
+        return
+    why = None
     if task.health_status == "UNHEALTHY":
-        _begin_stop(runtime, running, "TaskFailedHealthChecks", "Task failed container health checks", failed=True)
-        return
-    in_grace = task.started_at is not None and time.time() - task.started_at < clock.scaled(grace)
+        why = "Task failed container health checks"
     for arn, ip, port in running.registered:
-        if load_balancers.target_state(arn, ip, port) == "unhealthy" and not in_grace:
-            name = arn.split(":")[-1]
-            _begin_stop(
-                runtime, running, "TaskFailedHealthChecks", f"Task failed ELB health checks in ({name})", failed=True
-            )
-            return
+        if why is None and load_balancers.target_state(arn, ip, port) == "unhealthy":
+            why = f"Task failed ELB health checks in (target-group {arn.split(':')[-1]})"
+    if why:
+        running.unhealthy, running.why = True, why
+        task.stop_code = "TaskFailedHealthChecks"
+        runtime.event(f"has marked 1 task unhealthy: (task {task.task_id}). Reason: {why}")
+        _count_failure(runtime, running)
 
 
 def _start_task(runtime: ServiceRuntime, deployment: Deployment, service: Any) -> None:
@@ -363,6 +393,7 @@ def _start_task(runtime: ServiceRuntime, deployment: Deployment, service: Any) -
     record.status = "PROVISIONING"
     essential = next(c for c in definition.container_definitions if c.get("essential", True))
     task = LocalTask(
+        pull_error=_cannot_pull(runtime, definition),
         task_arn=record.task_arn,
         definition=essential,
         region=runtime.region,
@@ -375,6 +406,28 @@ def _start_task(runtime: ServiceRuntime, deployment: Deployment, service: Any) -
     runtime.tasks[record.task_arn] = Running(task, deployment.id, record)
     runtime.event(f"has started 1 tasks: (task {record.id}).")
     task.start()
+
+
+def _cannot_pull(runtime: ServiceRuntime, definition: Any) -> str | None:
+    """Why the task cannot start before its container does: a missing ECR repository, or sidecars."""
+    from moto.ecr.models import ecr_backends
+
+    if len(definition.container_definitions) != 1:
+        return (
+            f"the emulator runs one container per task; {definition.family} has "
+            f"{len(definition.container_definitions)}, so none of them runs"
+        )
+    image = definition.container_definitions[0]["image"]
+    host, _, rest = image.partition("/")
+    parts = host.split(".")
+    if len(parts) >= 6 and parts[1:3] == ["dkr", "ecr"]:
+        account, region, repository = parts[0], parts[3], rest.rsplit(":", 1)[0]
+        if repository not in ecr_backends[account][region].repositories:
+            return (
+                f"CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref "
+                f"{image}: {image}: not found (the repository {repository} does not exist in {account}/{region})"
+            )
+    return None
 
 
 def _resolve_secret(runtime: ServiceRuntime, arn: str, key: str | None, stage: str | None, version: str | None) -> str:
@@ -405,21 +458,18 @@ def _resolve_secret(runtime: ServiceRuntime, arn: str, key: str | None, stage: s
     return str(document[key])
 
 
-def _begin_stop(runtime: ServiceRuntime, running: Running, code: str, reason: str, failed: bool = False) -> None:
+def _begin_stop(runtime: ServiceRuntime, running: Running, code: str, reason: str) -> None:
     """Deregister the task, let it drain, then stop it; ECS's order for a task behind a load balancer."""
     if running.stopping:
         return
     running.stopping = True
     task = running.task
     task.desired_status = "STOPPED"
-    if failed:
-        deployment = next((d for d in runtime.deployments if d.id == running.deployment_id), None)
-        if deployment is not None and deployment.rollout_state == "IN_PROGRESS":
-            deployment.failed_tasks += 1
-        running.accounted = False
+    task.stop_code, task.stopped_reason = code, reason
     if task.last_status == "RUNNING":
         task.last_status = "DEACTIVATING"
     pending = list(running.registered)
+    running.registered = []
     if not pending:
         task.stop(code, reason)
         return
@@ -430,12 +480,8 @@ def _begin_stop(runtime: ServiceRuntime, running: Running, code: str, reason: st
         if remaining["count"] == 0:
             task.stop(code, reason)
 
-    task.stop_code, task.stopped_reason = code, reason
     for arn, ip, port in pending:
         load_balancers.deregister(arn, ip, port, drained)
-    running.registered = []
-    if failed:
-        running.accounted = True  # counted above; the stop itself must not count again
 
 
 def _deregister(running: Running) -> None:
@@ -531,8 +577,20 @@ def _write_back(runtime: ServiceRuntime, service: Any) -> None:
 # ---- what CloudFormation waits on -----------------------------------------------------------------
 
 
+def _steady(runtime: ServiceRuntime) -> bool:
+    """ECS's "services stable": one deployment, running all of the desired count, every task healthy."""
+    if len(runtime.deployments) != 1 or runtime.primary.rollout_state != "COMPLETED":
+        return False
+    live = [r for r in runtime.tasks.values() if r.task.last_status != "STOPPED" and not r.stopping]
+    return len(live) == runtime.desired_count and all(_healthy(runtime, r) for r in live)
+
+
 def wait_for_deployment(service_arn: str, limit_seconds: float = 900) -> None:
-    """Until the service's primary deployment completes; raises the handler's error if it fails."""
+    """Until the service is stable; raises the handler's error if the deployment this change started fails.
+
+    A deployment that a later one replaced (an UpdateService meanwhile) is waited out, as the
+    handler waits for the service, not for one deployment.
+    """
     with _LOCK:
         runtime = _SERVICES.get(service_arn)
         deployment_id = runtime.primary.id if runtime else None
@@ -543,13 +601,11 @@ def wait_for_deployment(service_arn: str, limit_seconds: float = 900) -> None:
         while time.monotonic() < deadline:
             with _LOCK:
                 deployment = next((d for d in runtime.deployments if d.id == deployment_id), None)
-                state = deployment.rollout_state if deployment else "FAILED"
-                if deployment is None or (deployment.status != "PRIMARY" and state != "COMPLETED"):
-                    state = "FAILED"
-            if state == "COMPLETED":
-                return
-            if state == "FAILED":
-                raise DeploymentFailedError(CIRCUIT_BREAKER_TRIGGERED)
+                state = deployment.rollout_state if deployment else runtime.outcomes.get(str(deployment_id), "")
+                if state == "FAILED":
+                    raise DeploymentFailedError(CIRCUIT_BREAKER_TRIGGERED)
+                if _steady(runtime):
+                    return
             time.sleep(_TICK)
     raise DeploymentFailedError(f"Service {runtime.name} did not stabilize within {limit_seconds:.0f} s")
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +49,9 @@ STAND_INS = (
     "a task gets no DATABASE_URL: LiteLLM's Prisma engines download at run time from a host this machine cannot reach",
     "a task's provider calls go to the emulator's stand-in provider (OPENAI_API_BASE), not to the internet",
     "a task runs as this machine's user, not as its container User",
+    "a task's health check runs with this machine's /bin/sh and .venv-gateway's python3, not the image's tools",
+    "a task's IAM roles, security groups and routes are not evaluated: a missing permission or route is not noticed",
+    "a task's awslogs output goes to its container.log in the emulator's state directory, not to CloudWatch Logs",
 )
 
 # Docker's health-check defaults, which ECS uses for what a definition leaves out.
@@ -75,6 +79,7 @@ class LocalTask:
     resolve_secret: Any  # (arn, json_key, stage, version) -> str, raising TaskFailure
     emulator_endpoint: str
     provider_base_url: str | None
+    pull_error: str | None = None  # set when the registry has no such repository
     port: int = field(default_factory=free_port)
     last_status: str = "PROVISIONING"
     desired_status: str = "RUNNING"
@@ -103,6 +108,8 @@ class LocalTask:
     def _run(self) -> None:
         self.last_status = "PENDING"
         try:
+            if self.pull_error:
+                raise container_images.CannotPullContainerError(self.pull_error)
             image = container_images.pull(self.definition["image"])
             environment = self._environment()
         except (container_images.CannotPullContainerError, container_images.ImageRefusedError, TaskFailure) as err:
@@ -118,13 +125,12 @@ class LocalTask:
         log = (self.directory / "container.log").open("ab")
         try:
             self.process = subprocess.Popen(
-                argv,
-                cwd=image.root / "app",
+                [*_DIE_WITH_THE_EMULATOR, *argv],
+                cwd=image.root / image.workdir.lstrip("/"),
                 env=environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_the_emulator,
             )
         except OSError as err:
             self._stopped("TaskFailedToStart", f"CannotStartContainerError: {err.strerror}: {argv[0]}")
@@ -133,6 +139,8 @@ class LocalTask:
             log.close()
         self.started_at = time.time()
         self.last_status = "RUNNING"
+        if self._stopping.is_set():  # stop() ran while the process was being started
+            _signal(self.process, signal.SIGTERM)
         if self.definition.get("healthCheck"):
             threading.Thread(target=self._health_checks, args=(environment,), daemon=True).start()
         code = self.process.wait()
@@ -207,8 +215,10 @@ class LocalTask:
         raise TaskFailure(f"healthCheck command must start with CMD or CMD-SHELL, not {kind}")
 
     def _health_checks(self, environment: dict[str, str]) -> None:
+        # Only the interval runs on the emulator's clock: the start period and the timeout bound
+        # how fast LiteLLM starts and answers, which runs in real time here.
         check = {**_HEALTH_DEFAULTS, **self.definition["healthCheck"]}
-        interval, start_period = clock.scaled(int(check["interval"])), clock.scaled(int(check["startPeriod"]))
+        interval, start_period = clock.scaled(int(check["interval"])), int(check["startPeriod"])
         timeout, retries = int(check["timeout"]), int(check["retries"])
         command = self._health_command()
         failures = 0
@@ -240,7 +250,7 @@ class LocalTask:
             return
         self.last_status = "STOPPING"
         _signal(process, signal.SIGTERM)
-        grace = clock.scaled(int(self.definition.get("stopTimeout", 30)))
+        grace = int(self.definition.get("stopTimeout", 30))  # real time, as LiteLLM's shutdown runs
 
         def kill_when_late() -> None:
             try:
@@ -258,14 +268,10 @@ class LocalTask:
             self.process.wait(timeout=10)
 
 
-def _die_with_the_emulator() -> None:
-    """In the child: Linux's parent-death signal, so a task never outlives an emulator that was killed."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the emulator's shutdown still stops its tasks
+# Linux's parent-death signal, set by util-linux's setpriv before it execs the container's
+# command, so a task never outlives an emulator that was killed. (A preexec_fn could do it, but is
+# unsafe in a threaded process.) Elsewhere the emulator's shutdown still stops its tasks.
+_DIE_WITH_THE_EMULATOR = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -114,12 +114,12 @@ class Listener:
         handler = _handler_for(self)
         server_class = type("Server", (http.server.ThreadingHTTPServer,), {"daemon_threads": True})
         self.server = server_class(("127.0.0.1", local_port), handler)
+        self.tls: ssl.SSLContext | None = None
         if config.protocol == "HTTPS":
             key_path, certificate_path = tls_files(config.certificate_domain or "localhost")
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            context.load_cert_chain(certificate_path, key_path)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls.minimum_version = ssl.TLSVersion.TLSv1_2
+            self.tls.load_cert_chain(certificate_path, key_path)
         self.local_port = int(self.server.server_address[1])
         self._thread = threading.Thread(target=self.server.serve_forever, name=f"alb-{config.port}", daemon=True)
         self._thread.start()
@@ -148,6 +148,17 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
         protocol_version = "HTTP/1.1"
         server_version = "awselb/2.0"
         sys_version = ""
+        # Headers and body go out in separate writes; with Nagle's algorithm and the client's
+        # delayed ACK, each response would wait 40 ms.
+        disable_nagle_algorithm = True
+
+        def setup(self) -> None:
+            if listener.tls is not None:
+                # The handshake runs here, on the connection's own thread, so a client that stalls
+                # in it holds up nobody else.
+                self.request.settimeout(listener.config.idle_timeout)
+                self.request = listener.tls.wrap_socket(self.request, server_side=True)
+            super().setup()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the ALB's access log is not modelled here; requests stay quiet
@@ -220,9 +231,12 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
             self._reply(status, b"", "text/html", {"Location": location})
 
         def _forward(self, action: dict[str, Any], body: bytes) -> None:
-            arn = action.get("TargetGroupArn") or ((action.get("ForwardConfig") or {}).get("TargetGroups") or [{}])[
-                0
-            ].get("TargetGroupArn")
+            weighted = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+            if len(weighted) > 1:
+                message = b"the emulator's load balancer does not split a forward across target groups"
+                self._reply(500, message, "text/plain")
+                return
+            arn = action.get("TargetGroupArn") or (weighted[0].get("TargetGroupArn") if weighted else None)
             group = listener.groups.get(str(arn))
             target = group.pick() if group else None
             if group is None or target is None:
@@ -246,6 +260,8 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
             upstream = http.client.HTTPConnection("127.0.0.1", port, timeout=idle_timeout)
             try:
                 try:
+                    upstream.connect()
+                    upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     upstream.request(self.command, self.path, body=body or None, headers=headers)
                     response = upstream.getresponse()
                 except TimeoutError:

@@ -15,8 +15,9 @@ Modelled on the Application Load Balancer user guide:
   no new requests, its open ones finish, then it is gone.
   https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay
 
-Intervals and the delay run on the emulator's clock (``clock.scaled``); the
-check's timeout does not, since it bounds how fast the target answers.
+Health-check intervals run on the emulator's clock (``clock.scaled``); the
+check's timeout and the deregistration delay do not, since they bound how
+fast the target answers and how long its open requests may run.
 A target's address is its task's ENI address, as ECS registers it; the
 emulator reaches it at the task's local port.
 """
@@ -122,15 +123,19 @@ class TargetGroup:
         """Drain the target for the deregistration delay, then forget it and call ``drained``."""
         with self._lock:
             target = self.targets.get((target_id, port))
-            if target is None or target.state == "draining":
-                if drained:
-                    drained()
-                return
-            target.state, target.reason = "draining", "Target.DeregistrationInProgress"
-            target.description = "Target deregistration is in progress"
+            if target is not None and target.state != "draining":
+                target.state, target.reason = "draining", "Target.DeregistrationInProgress"
+                target.description = "Target deregistration is in progress"
+            else:
+                target = None
+        if target is None:
+            if drained:
+                drained()
+            return
 
         def finish() -> None:
-            deadline = time.monotonic() + clock.scaled(self.deregistration_delay)
+            # Real time, not the emulator's clock: the delay is how long open requests may still run.
+            deadline = time.monotonic() + self.deregistration_delay
             # The delay is an upper bound: "If a deregistering target has no in-flight requests and no
             # active connections, Elastic Load Balancing immediately completes the deregistration".
             # The emulator's proxy keeps no idle connection to a target, so open requests are all.
@@ -174,11 +179,16 @@ class TargetGroup:
     # ---- health checks ----------------------------------------------------------------------------
 
     def _check_forever(self, target: Target) -> None:
+        # "Each health check request is independent and lasts the entire interval": a check
+        # starts every interval, whether or not the previous one has answered.
         while not target.deregistered.is_set() and target.state != "draining":
-            passed, why = self._check(target)
-            with self._lock:
-                target.record(passed, why, self.healthy_threshold, self.unhealthy_threshold)
+            threading.Thread(target=self._check_once, args=(target,), daemon=True).start()
             target.deregistered.wait(clock.scaled(self.interval))
+
+    def _check_once(self, target: Target) -> None:
+        passed, why = self._check(target)
+        with self._lock:
+            target.record(passed, why, self.healthy_threshold, self.unhealthy_threshold)
 
     def _check(self, target: Target) -> tuple[bool, tuple[str, str] | None]:
         connection = http.client.HTTPConnection("127.0.0.1", target.local_port, timeout=self.timeout)

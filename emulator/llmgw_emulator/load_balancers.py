@@ -16,12 +16,14 @@ from typing import Any
 
 from .elb_listeners import Listener, ListenerConfig, Rule, listener_ports
 from .elb_targets import TargetGroup
+from .request_lock import SERVER_LOCK
 
 __all__ = ["deregister", "install", "register", "shutdown", "sync", "target_state"]
 
 _GROUPS: dict[str, TargetGroup] = {}
 _LISTENERS: dict[str, Listener] = {}
 _MOTO_GROUPS: dict[str, Any] = {}
+_CANNOT_LISTEN: set[str] = set()
 _LOCK = threading.RLock()
 _INSTALLED = False
 
@@ -93,10 +95,13 @@ def sync() -> None:
                     )
                     running = _LISTENERS.get(listener.arn)
                     if running is None:
+                        if listener.arn in _CANNOT_LISTEN:
+                            continue
                         local = wanted_ports.get(config.port, 0)
                         try:
                             _LISTENERS[listener.arn] = Listener(config, _GROUPS, local, _tls_files)
                         except OSError as err:
+                            _CANNOT_LISTEN.add(listener.arn)  # said once; the listener stays unserved
                             print(
                                 f"emulator: listener {config.port} cannot listen on 127.0.0.1:{local}: {err}",
                                 flush=True,
@@ -141,9 +146,12 @@ def deregister(group_arn: str, target_id: str, port: int, drained: Callable[[], 
         moto_group = _MOTO_GROUPS.get(group_arn)
 
     def forget() -> None:
-        # A dict pop is atomic; the drain ends on a thread that holds no server lock.
         if moto_group is not None:
-            moto_group.targets.pop(target_id, None)
+            if SERVER_LOCK.holding():
+                moto_group.targets.pop(target_id, None)
+            else:  # the drain ends on a thread of its own
+                with SERVER_LOCK.held():
+                    moto_group.targets.pop(target_id, None)
         if drained:
             drained()
 

@@ -10,6 +10,7 @@ models have no stand-in, and calls to them fail, as they would with no route.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,8 +31,9 @@ def start(state_dir: Path) -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with (state_dir / "provider.log").open("ab") as log:
+        pdeathsig = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
         process = subprocess.Popen(
-            [sys.executable, "-m", "tools.fake_upstream", "--port", str(port)],
+            [*pdeathsig, sys.executable, "-m", "tools.fake_upstream", "--port", str(port)],
             cwd=REPOSITORY_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -39,12 +41,18 @@ def start(state_dir: Path) -> str:
         )
     _PROCESS.append(process)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    while True:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
+                return f"http://127.0.0.1:{port}/v1"
+        if process.poll() is not None or time.monotonic() > deadline:
+            log = state_dir / "provider.log"
+            raise ProviderError(f"the stand-in provider (tools.fake_upstream) did not start; see {log}")
         time.sleep(0.1)
-    return f"http://127.0.0.1:{port}/v1"
+
+
+class ProviderError(Exception):
+    """The stand-in provider could not start."""
 
 
 def stop() -> None:

@@ -35,6 +35,10 @@ class ServerLock:
                 self._owner = None
                 self._lock.release()
 
+    def holding(self) -> bool:
+        """Whether this thread holds the lock."""
+        return self._owner == threading.get_ident()
+
     def hand_over(self, worker: threading.Thread, granted: threading.Event) -> None:
         """Give the lock this thread holds to ``worker`` (started, waiting on ``granted``), which releases it.
 

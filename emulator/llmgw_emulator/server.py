@@ -98,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"emulator: {err}")
         return 2
-    server = build_server(args.host, args.port, args.state_dir)
+    from .provider import ProviderError
+
+    try:
+        server = build_server(args.host, args.port, args.state_dir)
+    except ProviderError as err:
+        print(f"emulator: {err}")
+        return 2
     threading.Thread(target=server.serve_forever, daemon=True).start()
     from . import ecs_scheduler
 

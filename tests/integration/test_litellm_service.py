@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -87,7 +88,9 @@ def _steady(emulator: Any, desired: int, timeout: float = 180) -> dict[str, Any]
         time.sleep(0.5)
 
 
-def _status(url: str, path: str, key: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, bytes]:
+def _status(
+    url: str, path: str, key: str | None = None, body: dict[str, Any] | None = None, timeout: float = 60
+) -> tuple[int, bytes]:
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
@@ -95,7 +98,7 @@ def _status(url: str, path: str, key: str | None = None, body: dict[str, Any] | 
         url + path, data=json.dumps(body).encode() if body else None, headers=headers, method="POST" if body else "GET"
     )
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
@@ -381,6 +384,31 @@ def test_killed_task__is_replaced_and_the_alb_routes_around_it(rehearsal):
     # Only a request the killed task was answering may fail; from a second on, the ALB routes around it.
     assert all(len(c.failures) <= 1 for c in clients), [c.failures for c in clients]
     assert not [r for c in clients for r in c.failures if r.sent_at > killed + 1]
+
+
+def test_rolling_deploy__a_long_completion_in_flight_on_a_replaced_task_still_completes(rehearsal):
+    """75 s, well inside LiteLLM's 600 s request_timeout: a deploy must not cut what LiteLLM would finish."""
+    url = rehearsal.listener_url("dev-litellm-alb")
+    key = _secret(rehearsal, MASTER_KEY)["LITELLM_MASTER_KEY"]
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "take 75 seconds"}]}
+    outcome: dict[str, Any] = {}
+
+    def long_completion() -> None:
+        started = time.monotonic()
+        outcome["status"], outcome["body"] = _status(url, "/v1/chat/completions", key, body, timeout=700)
+        outcome["seconds"] = time.monotonic() - started
+
+    caller = threading.Thread(target=long_completion)
+    caller.start()
+    time.sleep(3)
+    rehearsal.client("ecs").update_service(cluster=CLUSTER, service=SERVICE, forceNewDeployment=True)
+    caller.join(timeout=700)
+    line = f"long completion through a rolling deploy: {outcome.get('status')} after {outcome.get('seconds', 0):.0f} s"
+    SCENARIO_LINES.append(line)
+    print(line)
+
+    assert outcome["status"] == 200, outcome["body"][:300]
+    _steady(rehearsal, desired=_service(rehearsal)["desiredCount"])
 
 
 # ---- nothing outlives the rehearsal --------------------------------------------------------------------------
