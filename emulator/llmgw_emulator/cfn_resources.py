@@ -946,7 +946,9 @@ class Service(CloudFormationModel):
         fargate = providers and providers <= {"FARGATE", "FARGATE_SPOT"}
         awsvpc = p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration")
         return {
-            "desired_count": int(p.get("DesiredCount", 1)),
+            # Left out, it is 1 for a new service and unchanged on an update (the autoscaler's).
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-service.html
+            "desired_count": int(p["DesiredCount"]) if "DesiredCount" in p else None,
             "task_definition_str": p.get("TaskDefinition"),
             "load_balancers": [
                 {
@@ -983,8 +985,10 @@ class Service(CloudFormationModel):
     ) -> Any:
         p = cloudformation_json["Properties"]
         cluster = p.get("Cluster", "default").split("/")[-1]
+        arguments = cls._arguments(p)
+        arguments["desired_count"] = 1 if arguments["desired_count"] is None else arguments["desired_count"]
         service = ecs_backends[account_id][region_name].create_service(
-            cluster, p.get("ServiceName", resource_name), **cls._arguments(p)
+            cluster, p.get("ServiceName", resource_name), **arguments
         )
         cls._settings(service, p)
         # CloudFormation's handler returns once the service is stable, and fails when its

@@ -709,11 +709,39 @@ def install() -> None:
                         return running.record
         return stop(self, cluster_str, task_str, reason)
 
+    _autoscaling_keeps_the_desired_count_in_range()
     EC2ContainerServiceBackend.create_service = create_service  # type: ignore[method-assign]
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
     EC2ContainerServiceBackend.delete_service = delete_service  # type: ignore[method-assign]
     EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
     _INSTALLED = True
+
+
+def _autoscaling_keeps_the_desired_count_in_range() -> None:
+    """RegisterScalableTarget moves an ECS service's desired count into [MinCapacity, MaxCapacity].
+
+    "If the specified resource is not active in the target service, this operation does not change
+    the resource's current capacity. Otherwise, it changes the resource's current capacity to a value
+    that is inside of this range." Scaling policies themselves do not act in the emulator.
+    https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html
+    """
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+
+    original = ApplicationAutoscalingBackend.register_scalable_target
+
+    def register_scalable_target(self: ApplicationAutoscalingBackend, *args: Any, **kwargs: Any) -> Any:
+        target = original(self, *args, **kwargs)
+        if target.service_namespace == "ecs" and target.scalable_dimension == "ecs:service:DesiredCount":
+            _, cluster, name = target.resource_id.split("/")
+            backend = self.ecs_backend
+            (service,), _ = backend.describe_services(cluster, [name])
+            current = int(service.desired_count or 0)
+            wanted = min(max(current, int(target.min_capacity)), int(target.max_capacity))
+            if service.status == "ACTIVE" and wanted != current:
+                backend.update_service({"cluster": cluster, "service": name, "desired_count": wanted})
+        return target
+
+    ApplicationAutoscalingBackend.register_scalable_target = register_scalable_target  # type: ignore[method-assign]
 
 
 def start() -> None:

@@ -411,6 +411,30 @@ def test_rolling_deploy__a_long_completion_in_flight_on_a_replaced_task_still_co
     _steady(rehearsal, desired=_service(rehearsal)["desiredCount"])
 
 
+def test_launch_dev__after_autoscaling_scaled_the_service_out__a_new_image_keeps_every_task(rehearsal, project):
+    """Autoscaling moved the desired count to 3 (by UpdateService, as Application Auto Scaling does); a deploy
+    must roll the three tasks, not cut the service back to the template's count under the load it scaled for."""
+    ecs = rehearsal.client("ecs")
+    ecs.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=3)
+    _steady(rehearsal, desired=3)
+    config = project / "image" / "config.yaml"
+    config.write_text(config.read_text() + "# a change after scaling out\n")
+    url = rehearsal.listener_url("dev-litellm-alb")
+    clients = _clients(url, rehearsal)
+    try:
+        time.sleep(2)
+        result = rehearsal.sceptre_in(project, "launch", "-y", "dev")
+        time.sleep(2)
+    finally:
+        stop_clients(clients)
+    report("new image after a scale-out", clients)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert _service(rehearsal)["desiredCount"] == 3
+    _steady(rehearsal, desired=3)
+    assert all(c.results and not c.failures for c in clients)
+
+
 # ---- nothing outlives the rehearsal --------------------------------------------------------------------------
 
 
