@@ -1,4 +1,5 @@
 # LiteLLM gateway on AWS: Sceptre + CloudFormation.
+#   make local  launch config/dev into the local AWS emulator (no account needed)
 #   make test   install into .venv, then run the test suite
 #   make lint   ruff, cfn-lint, checkov and the security checklist over every environment's templates
 SHELL := /bin/bash
@@ -30,7 +31,7 @@ export LOCAL_PORT
 .PHONY: help venv emulator-venv gateway-venv schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render rds-ca-bundle clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -83,8 +83,10 @@ class PushImage(Hook):
             except RegistryUnreachableError as err:
                 if os.environ.get("AWS_ENDPOINT_URL"):
                     self.logger.warning(
-                        "image: %s; AWS_ENDPOINT_URL points at an emulator without one, so %s was not built", err, image
-                    )
+                        "image: %s was not built: AWS_ENDPOINT_URL points at an emulator, which has no registry "
+                        "(%s); its tasks run the build context whose tag this is",
+                        image, err,
+                    )  # fmt: skip
                     return
                 raise
             if tag != definition.tag:

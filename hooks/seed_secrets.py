@@ -71,7 +71,7 @@ class SeedSecrets(Hook):
             self.logger.info("secret %s: %s", label, report)
             if report.missing:
                 self.logger.warning(
-                    "secret %s: %s not set; export them and launch again to store them",
+                    "secret %s: %s not set in this shell; export it and launch again to store it",
                     label,
                     ", ".join(report.missing),
                 )

@@ -133,6 +133,7 @@ def up() -> None:
                 f"port {gateway_port()} on {HOST}, the gateway's, is in use; choose another with GATEWAY_PORT=<port>"
             )
     STATE.mkdir(exist_ok=True)
+    offset = LOG_FILE.stat().st_size if LOG_FILE.is_file() else 0
     with LOG_FILE.open("ab") as log:
         process = subprocess.Popen(
             [str(EMULATOR_PYTHON), "-m", "llmgw_emulator.server", "--host", HOST, "--port", str(port())],
@@ -151,6 +152,20 @@ def up() -> None:
             raise LocalError(f"the emulator did not start: {tail[0]}")
         time.sleep(0.2)
     print(f"emulator: started on {endpoint()} (pid {process.pid}, log {LOG_FILE.relative_to(ROOT)})")
+    # What it plays and what stands in for what, as it says at start (the README explains each).
+    wanted = ("emulator: playing", "emulator: ECS", "emulator: stand-in:")
+
+    def said() -> list[str]:
+        with LOG_FILE.open("rb") as log:
+            log.seek(offset)
+            return [line for line in log.read().decode(errors="replace").splitlines() if line.startswith(wanted)]
+
+    deadline = time.monotonic() + 3
+    while not any("stand-in:" in line for line in said()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.2)  # it prints them all at once
+    for line in said():
+        print(line)
 
 
 def down() -> None:
@@ -347,6 +362,8 @@ def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
     try:
         described = client.describe_secret(SecretId=name)
     except client.exceptions.ResourceNotFoundException:
+        if stack_states(env_name, project_code, region):
+            raise LocalError(f"secret {name} does not exist; the rotating ones are master-key and database") from None
         raise LocalError(f"secret {name} does not exist in the emulator; launch {env_name} first: make local") from None
     if not described.get("RotationEnabled"):
         raise LocalError(f"secret {name} has no rotation configured; the rotating ones are master-key and database")
@@ -361,12 +378,40 @@ def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
     if outcome["status"] != "Succeeded":
         raise LocalError(f"rotation of {name} failed ({steps}): {outcome['failure']}")
     print(f"rotated {name} in {time.monotonic() - started:.1f} s: {steps}; version {version} is AWSCURRENT")
+    if secret == "database":
+        _wait_for_redeploy(env_name, project_code, region)
     if secret == "master-key" and KEY_FILE.is_file():
         # The gateway's tasks read the secret at run time and already accept the new key (and the old one).
         current = json.loads(client.get_secret_value(SecretId=name)["SecretString"])["LITELLM_MASTER_KEY"]
         KEY_FILE.write_text(current)
         print(f"{KEY_FILE.relative_to(ROOT)} now holds the new key; the previous one stays valid for its grace period")
     return 0
+
+
+def _wait_for_redeploy(env_name: str, project_code: str, region: str, timeout: float = 300) -> None:
+    """finishSecret asked ECS to redeploy (tasks read DATABASE_URL when they start): wait until it is done."""
+    import boto3
+
+    ecs = boto3.client(
+        "ecs", endpoint_url=endpoint(), region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    cluster, service = f"{env_name}-{project_code}", f"{env_name}-{project_code}-proxy"
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        (found,) = ecs.describe_services(cluster=cluster, services=[service])["services"]
+        deployments = found["deployments"]
+        if (
+            len(deployments) == 1
+            and deployments[0]["rolloutState"] == "COMPLETED"
+            and (found["runningCount"] == found["desiredCount"])
+        ):
+            seconds = time.monotonic() - started
+            print(f"the service redeployed, rolling, in {seconds:.1f} s more: its tasks read the new DATABASE_URL")
+            return
+        if any(d["rolloutState"] == "FAILED" for d in deployments):
+            raise LocalError(f"the redeploy after the rotation failed: {deployments[0].get('rolloutStateReason')}")
+        time.sleep(0.5)
+    raise LocalError(f"the service had not redeployed after {timeout:.0f} s; see: aws ecs describe-services")
 
 
 def main(argv: list[str] | None = None) -> int:

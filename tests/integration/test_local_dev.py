@@ -245,7 +245,7 @@ def test_launch_dev__runs_both_hooks_and_the_image_hook_says_why_it_cannot_push(
     assert "secret master-key: set LITELLM_MASTER_KEY; kept LITELLM_SALT_KEY" in log
     assert "secret database: kept DATABASE_URL" in log  # the first rotation, at the schedule's creation, wrote it
     (image_line,) = [line for line in log.splitlines() if " - image: " in line]
-    assert "cannot be reached" in image_line and "was not built" in image_line
+    assert "was not built" in image_line and "has no registry" in image_line and "cannot be reached" in image_line
 
 
 def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emulator, dev):
