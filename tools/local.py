@@ -186,17 +186,21 @@ def down() -> None:
     print(f"emulator: stopped (pid {pid}) with its tasks, listeners and databases; everything in it is gone")
 
 
-def _cloudformation(region: str) -> Any:
+def _client(service: str, region: str) -> Any:
+    """A boto3 client of the emulator, with its dummy credentials, never a real account's."""
     import boto3
 
-    env = emulator_env(region)
     return boto3.client(
-        "cloudformation",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
+        service,
+        endpoint_url=endpoint(),
         region_name=region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def _cloudformation(region: str) -> Any:
+    return _client("cloudformation", region)
 
 
 def stack_states(env_name: str, project_code: str, region: str) -> dict[str, tuple[str, str]]:
@@ -306,15 +310,7 @@ def _write_key_file(secret_arn: str | None, region: str) -> str | None:
     """Save the current master key where the README's curl reads it (mode 600); never print it."""
     if not secret_arn:
         return None
-    import boto3
-
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=endpoint(),
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = _client("secretsmanager", region)
     try:
         value = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"]).get("LITELLM_MASTER_KEY")
     except Exception:
@@ -348,17 +344,10 @@ def wait_for_rotation(url: str, version_id: str, timeout: float) -> dict[str, An
 
 def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
     """Rotate ``<env>-<project>/<secret>`` now and wait for Secrets Manager's steps to end."""
-    import boto3
 
     require_running()
     name = f"{env_name}-{project_code}/{secret}"
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=endpoint(),
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = _client("secretsmanager", region)
     try:
         described = client.describe_secret(SecretId=name)
     except client.exceptions.ResourceNotFoundException:
@@ -390,11 +379,7 @@ def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
 
 def _wait_for_redeploy(env_name: str, project_code: str, region: str, timeout: float = 300) -> None:
     """finishSecret asked ECS to redeploy (tasks read DATABASE_URL when they start): wait until it is done."""
-    import boto3
-
-    ecs = boto3.client(
-        "ecs", endpoint_url=endpoint(), region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    ecs = _client("ecs", region)
     cluster, service = f"{env_name}-{project_code}", f"{env_name}-{project_code}-proxy"
     started = time.monotonic()
     while time.monotonic() - started < timeout:
