@@ -1,9 +1,10 @@
 """Operations the pipelines run beside `sceptre launch` and `sceptre delete`.
 
-    python -m tools.ops prerequisites dev/litellm.yaml   dependency stacks exist and are healthy
+    python -m tools.ops prerequisites dev/litellm.yaml   dependency stacks healthy (--wait: out any update)
     python -m tools.ops push-image dev                   run the image hook of dev/litellm.yaml alone
     python -m tools.ops redeploy dev                     start new gateway tasks, wait until stable
-    python -m tools.ops unprotect prod                   lift termination and deletion protection (teardown)
+    python -m tools.ops unprotect prod/alb.yaml          lift termination and deletion protection (teardown)
+    python -m tools.ops protect prod/alb.yaml            put them back (a teardown that did not finish)
     python -m tools.ops smoke dev                        smoke checks and a short load test
 
 Every command uses Sceptre's own config and connection (profile, region,
@@ -16,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import ssl
 import statistics
 import sys
 import time
@@ -62,23 +65,49 @@ def outputs(stack: Any) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in response["Stacks"][0].get("Outputs", [])}
 
 
-def prerequisites(path: str, variables: dict[str, str]) -> None:
-    """Fail if a dependency of ``path`` is unhealthy; report the ones Sceptre will launch first."""
+def _dependencies(stacks: dict[str, Any], name: str) -> list[Any]:
+    """The stacks ``name`` depends on, directly or not."""
+    seen: dict[str, Any] = {}
+    queue = list(stacks[name].dependencies)
+    while queue:
+        dependency = queue.pop()
+        dependency = stacks[dependency if isinstance(dependency, str) else dependency.name]
+        if dependency.name not in seen:
+            seen[dependency.name] = dependency
+            queue.extend(dependency.dependencies)
+    return sorted(seen.values(), key=lambda s: s.name)
+
+
+def _wait_while_busy(stacks: list[Any], minutes: int, poll: float) -> None:
+    """Wait while any of ``stacks`` is mid-operation (another run's update), up to ``minutes``."""
+    deadline = time.monotonic() + minutes * 60
+    while True:
+        busy = {s.name: status for s in stacks if (status := _status(s)) and status.endswith("_IN_PROGRESS")}
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise OpsError(f"still busy after {minutes} minutes: " + ", ".join(f"{n} {st}" for n, st in busy.items()))
+        print("prerequisites: waiting for " + ", ".join(f"{n} ({st})" for n, st in sorted(busy.items())))
+        time.sleep(poll)
+
+
+def prerequisites(path: str, variables: dict[str, str], wait: bool = False, poll: float = 15) -> None:
+    """Fail if a dependency of ``path`` is unhealthy; report the ones a launch creates first.
+
+    With ``wait``, a stack (``path`` or a dependency) that another run is updating is waited
+    out, up to 30 minutes, instead of failing as ``ROLLBACK_IN_PROGRESS`` or colliding with it.
+    """
     stacks = _stacks(path, variables)
     name = path.removesuffix(".yaml")
     if name not in stacks:
         raise OpsError(f"no stack {path}; expected one of {', '.join(sorted(stacks))}")
-    seen, queue = set(), list(stacks[name].dependencies)
-    while queue:
-        dependency = queue.pop()
-        dependency = stacks[dependency if isinstance(dependency, str) else dependency.name]
-        if dependency.name in seen:
-            continue
-        seen.add(dependency.name)
-        queue.extend(dependency.dependencies)
+    dependencies = _dependencies(stacks, name)
+    if wait:
+        _wait_while_busy([stacks[name], *dependencies], minutes=30, poll=poll)
+    for dependency in dependencies:
         status = _status(dependency)
         if status is None:
-            print(f"prerequisites: {dependency.name} does not exist yet; sceptre launch {path} creates it first")
+            print(f"prerequisites: {dependency.name} does not exist yet; it is launched before {path}")
         elif status not in HEALTHY:
             raise OpsError(f"{dependency.name} is {status}; fix or delete it before launching {path}")
         else:
@@ -95,7 +124,7 @@ def push_image(env: str, variables: dict[str, str]) -> None:
     hooks[0].run()
 
 
-def redeploy(env: str, variables: dict[str, str]) -> None:
+def redeploy(env: str, variables: dict[str, str], poll: float = 15) -> None:
     """Force a new deployment of the gateway service and wait until it is stable."""
     stack = _stacks(env, variables)[f"{env}/litellm"]
     found = outputs(stack)
@@ -117,57 +146,133 @@ def redeploy(env: str, variables: dict[str, str]) -> None:
             return
         if any(d.get("rolloutState") == "FAILED" for d in deployments):
             raise OpsError(f"the deployment of {cluster}/{service} failed; the circuit breaker rolled it back")
-        time.sleep(15)
+        time.sleep(poll)
     raise OpsError(f"{cluster}/{service} did not become stable in 30 minutes")
 
 
-def unprotect(env: str, variables: dict[str, str]) -> None:
-    """Lift every guard that stops ``sceptre delete <env>``: a deliberate teardown only.
+def _scope(target: str, stacks: dict[str, Any]) -> list[Any]:
+    """What ``sceptre delete <target>`` deletes: the stack and every stack that depends on it,
+    or a whole environment; only those that exist, dependants first."""
+    name = target.removesuffix(".yaml")
+    if "/" not in name:
+        chosen = [s for n, s in stacks.items() if n.startswith(f"{name}/")]
+    elif name not in stacks:
+        raise OpsError(f"no stack {target}; expected one of {', '.join(sorted(stacks))}")
+    else:
+        chosen = [stacks[name]] + [s for n, s in stacks.items() if name in {d.name for d in _dependencies(stacks, n)}]
+    existing = [s for s in chosen if _status(s) is not None]
+    return sorted(existing, key=lambda s: -len(_dependencies(stacks, s.name)))
 
-    Turns off termination protection on each stack, and deletion protection on
-    the database and the load balancer. The database's ``DeletionPolicy:
-    Snapshot`` (prod) still takes a final snapshot when its stack is deleted,
-    and the retained key, secrets, images and logs stay. The templates still
-    say "protected": relaunch instead of deleting, and the next change that
-    touches them turns protection back on.
-    """
-    stacks = _stacks(env, variables)
-    for name, stack in sorted(stacks.items()):
-        if name.startswith(f"{env}/") and _status(stack) is not None:
-            stack.connection_manager.call(
-                service="cloudformation",
-                command="update_termination_protection",
-                kwargs={"StackName": stack.external_name, "EnableTerminationProtection": False},
-            )
-            print(f"unprotect: termination protection off for {stack.external_name}")
-    database = stacks.get(f"{env}/database")
-    if database is not None and _status(database) is not None:
-        identifier = outputs(database)["DBInstanceIdentifier"]
-        database.connection_manager.call(
+
+def _protected(stack: Any) -> bool:
+    """Whether the stack's config protects it (the !protect_stack hook: prod's stacks)."""
+    return any(type(h).__name__ == "ProtectStack" for h in stack.hooks.get("after_launch", []))
+
+
+def _set_protection(stack: Any, on: bool) -> list[str]:
+    """Termination protection of ``stack``, and deletion protection of its database or load balancer."""
+    done = []
+    stack.connection_manager.call(
+        service="cloudformation",
+        command="update_termination_protection",
+        kwargs={"StackName": stack.external_name, "EnableTerminationProtection": on},
+    )
+    state = "on" if on else "off"
+    done.append(f"termination protection {state} for {stack.external_name}")
+    found = outputs(stack)
+    if "DBInstanceIdentifier" in found:
+        stack.connection_manager.call(
             service="rds",
             command="modify_db_instance",
-            kwargs={"DBInstanceIdentifier": identifier, "DeletionProtection": False, "ApplyImmediately": True},
-        )
-        print(f"unprotect: deletion protection off for database {identifier} (a final snapshot is still taken)")
-    alb = stacks.get(f"{env}/alb")
-    if alb is not None and _status(alb) is not None:
-        arn = outputs(alb)["LoadBalancerArn"]
-        alb.connection_manager.call(
+            kwargs={"DBInstanceIdentifier": found["DBInstanceIdentifier"], "DeletionProtection": on,
+                    "ApplyImmediately": True},
+        )  # fmt: skip
+        snapshot = "" if on else " (a final snapshot is still taken)"
+        done.append(f"deletion protection {state} for database {found['DBInstanceIdentifier']}{snapshot}")
+    if "LoadBalancerArn" in found:
+        stack.connection_manager.call(
             service="elbv2",
             command="modify_load_balancer_attributes",
-            kwargs={"LoadBalancerArn": arn, "Attributes": [{"Key": "deletion_protection.enabled", "Value": "false"}]},
-        )
-        print(f"unprotect: deletion protection off for load balancer {arn.rsplit('/', 2)[-2]}")
+            kwargs={"LoadBalancerArn": found["LoadBalancerArn"],
+                    "Attributes": [{"Key": "deletion_protection.enabled", "Value": str(on).lower()}]},
+        )  # fmt: skip
+        done.append(f"deletion protection {state} for load balancer {found['LoadBalancerArn'].rsplit('/', 2)[-2]}")
+    return done
 
 
-def _request(url: str, key: str | None, body: dict | None = None) -> tuple[int, float]:
+def unprotect(target: str, variables: dict[str, str]) -> None:
+    """Lift the guards that stop ``sceptre delete <target>``: a deliberate teardown only.
+
+    ``target`` is a stack (``prod/alb.yaml``: it and the stacks that depend on it, which the
+    delete removes too) or an environment (``prod``: all of it). Only those stacks are touched.
+    For each, termination protection goes off, and deletion protection on its database or
+    load balancer. The database's ``DeletionPolicy: Snapshot`` (prod) still takes a final
+    snapshot, and the retained key, secrets, images and logs stay. If the delete does not
+    finish, ``protect`` puts the guards back.
+    """
+    stacks = _stacks(target.split("/")[0], variables)
+    for stack in _scope(target, stacks):
+        for line in _set_protection(stack, on=False):
+            print(f"unprotect: {line}")
+
+
+def protect(target: str, variables: dict[str, str]) -> None:
+    """Put back, on whatever of ``target`` still exists, the guards its config gives it.
+
+    For a teardown that failed or was cancelled: the stacks a ``!protect_stack`` hook
+    protects get termination protection again, and their database or load balancer its
+    deletion protection. Everything is tried; what could not be protected fails the run.
+    """
+    stacks = _stacks(target.split("/")[0], variables)
+    failures = []
+    for stack in _scope(target, stacks):
+        if not _protected(stack):
+            continue
+        try:
+            for line in _set_protection(stack, on=True):
+                print(f"protect: {line}")
+        except Exception as err:  # report each stack, then fail once
+            failures.append(f"{stack.name}: {str(err).splitlines()[0]}")
+    if failures:
+        raise OpsError("could not protect " + "; ".join(failures))
+
+
+def _emulated_url(url: str, load_balancer_arn: str) -> tuple[str, ssl.SSLContext | None]:
+    """Where the emulator serves ``url`` (AWS_ENDPOINT_URL set), else ``url`` itself.
+
+    The emulator's load balancers listen on local ports, and their DNS names resolve
+    nowhere, so the listener of ``url``'s scheme is asked for by its load balancer; an
+    HTTPS one is verified against the emulator's CA, though not by name (it answers on
+    127.0.0.1). A stand-in, and said so.
+    """
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        return url, None
+    port = 443 if url.startswith("https://") else 80
+    with urllib.request.urlopen(f"{endpoint}/moto-api/llmgw/load-balancers", timeout=10) as response:
+        listeners = json.loads(response.read())
+    found = [x["LocalUrl"] for x in listeners if x["LoadBalancerArn"] == load_balancer_arn and x["Port"] == port]
+    if not found:
+        raise OpsError(f"the emulator serves no listener on port {port} of {load_balancer_arn}")
+    context = None
+    if found[0].startswith("https://"):
+        with urllib.request.urlopen(f"{endpoint}/moto-api/llmgw/rds-ca-bundle.pem", timeout=10) as response:
+            context = ssl.create_default_context(cadata=response.read().decode())
+        context.check_hostname = False
+    print(f"smoke: stand-in: the emulator serves {url} at {found[0]}")
+    return found[0], context
+
+
+def _request(
+    url: str, key: str | None, body: dict | None = None, context: ssl.SSLContext | None = None
+) -> tuple[int, float]:
     request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None)
     request.add_header("Content-Type", "application/json")
     if key:
         request.add_header("Authorization", f"Bearer {key}")
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=120, context=context) as response:
             response.read()
             status = response.status
     except urllib.error.HTTPError as err:
@@ -175,20 +280,47 @@ def _request(url: str, key: str | None, body: dict | None = None) -> tuple[int, 
     return status, (time.perf_counter() - started) * 1000
 
 
-def smoke(env: str, variables: dict[str, str], model: str, requests: int, concurrency: int) -> None:
-    """Health, model list, one completion, 401 without a key; then a short, bounded load test."""
+def _healthy(url: str, context: ssl.SSLContext | None, minutes: float, poll: float) -> int:
+    """Ask ``url`` until it answers 200, for up to ``minutes``: new tasks take a while to register."""
+    deadline = time.monotonic() + minutes * 60
+    while True:
+        try:
+            status = _request(url, None, context=context)[0]
+        except (urllib.error.URLError, OSError):
+            status = 0
+        if status == 200 or time.monotonic() > deadline:
+            return status
+        print(f"smoke: health answered {status or 'nothing'}; asking again in {poll:.0f} s")
+        time.sleep(poll)
+
+
+def smoke(
+    env: str, variables: dict[str, str], model: str, requests: int, concurrency: int, health_minutes: float = 5,
+    poll: float = 10,
+) -> None:  # fmt: skip
+    """The deployed environment's gateway, through its load balancer: ``smoke_url`` on its ServiceUrl."""
     stacks = _stacks(env, variables)
-    base = outputs(stacks[f"{env}/alb"])["ServiceUrl"].rstrip("/")
+    alb = outputs(stacks[f"{env}/alb"])
     secret_arn = outputs(stacks[f"{env}/security"])["MasterKeySecretArn"]
     from llmgw_hooks.secret_store import read_json
 
     key = read_json(stacks[f"{env}/security"].connection_manager, secret_arn)["LITELLM_MASTER_KEY"]
+    smoke_url(alb["ServiceUrl"].rstrip("/"), alb["LoadBalancerArn"], key, model, requests, concurrency,
+              health_minutes, poll)  # fmt: skip
+
+
+def smoke_url(
+    url: str, load_balancer_arn: str, key: str, model: str, requests: int, concurrency: int,
+    health_minutes: float = 5, poll: float = 10,
+) -> None:  # fmt: skip
+    """Health (retried while tasks register), model list, one completion, 401 without a key; then a short load test."""
+    base, context = _emulated_url(url, load_balancer_arn)
     ask = {"model": model, "messages": [{"role": "user", "content": "Reply with the word ok."}], "max_tokens": 5}
     checks: list[tuple[str, Callable[[], int], int]] = [
-        ("health", lambda: _request(f"{base}/health/liveliness", None)[0], 200),
-        ("model list", lambda: _request(f"{base}/v1/models", key)[0], 200),
-        ("completion", lambda: _request(f"{base}/v1/chat/completions", key, ask)[0], 200),
-        ("no key", lambda: _request(f"{base}/v1/chat/completions", None, ask)[0], 401),
+        ("health", lambda: _healthy(f"{base}/health/liveliness", context, health_minutes, poll), 200),
+        ("model list", lambda: _request(f"{base}/v1/models", key, context=context)[0], 200),
+        ("completion", lambda: _request(f"{base}/v1/chat/completions", key, ask, context)[0], 200),
+        ("no key", lambda: _request(f"{base}/v1/chat/completions", None, ask, context)[0], 401),
     ]
     for label, check, expected in checks:
         status = check()
@@ -197,11 +329,12 @@ def smoke(env: str, variables: dict[str, str], model: str, requests: int, concur
         print(f"smoke: {label}: {status}")
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         started = time.monotonic()
-        results = list(pool.map(lambda _: _request(f"{base}/v1/chat/completions", key, ask), range(requests)))
+        results = list(pool.map(lambda _: _request(f"{base}/v1/chat/completions", key, ask, context), range(requests)))
         seconds = time.monotonic() - started
     failures = sum(1 for status, _ in results if status != 200)
     latencies = sorted(ms for _, ms in results)
-    p50, p95 = statistics.quantiles(latencies, n=100)[49], statistics.quantiles(latencies, n=100)[94]
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    p50, p95 = cuts[49], cuts[94]
     rate = requests / seconds
     print(f"load: {requests} requests, {concurrency} at a time, {rate:.1f} req/s, p50 {p50:.0f} ms, p95 {p95:.0f} ms")
     if failures > requests // 100:
@@ -212,9 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--var", action="append", default=[], help="KEY=VALUE, as for sceptre --var")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("prerequisites").add_argument("stack", help="e.g. dev/litellm.yaml")
-    for name in ("push-image", "redeploy", "unprotect"):
+    prerequisites_parser = commands.add_parser("prerequisites")
+    prerequisites_parser.add_argument("stack", help="e.g. dev/litellm.yaml")
+    prerequisites_parser.add_argument("--wait", action="store_true", help="wait out stacks that are mid-update")
+    for name in ("push-image", "redeploy"):
         commands.add_parser(name).add_argument("env", choices=["dev", "prod"])
+    for name in ("unprotect", "protect"):
+        commands.add_parser(name).add_argument("target", help="an environment (prod) or a stack (prod/alb.yaml)")
     smoke_parser = commands.add_parser("smoke")
     smoke_parser.add_argument("env", choices=["dev", "prod"])
     smoke_parser.add_argument("--model", default="gpt-4o-mini")
@@ -222,21 +359,40 @@ def main(argv: list[str] | None = None) -> int:
     smoke_parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args(argv)
     variables = dict(v.split("=", 1) for v in args.var)
+    environment = str(getattr(args, "env", None) or getattr(args, "stack", None) or args.target).split("/")[0]
+    from llmgw_hooks.pipeline_macros import UnexpandedMacroError, refuse_macro
+
+    try:
+        for name, value in variables.items():
+            refuse_macro(f"--var {name}", value, environment)
+    except UnexpandedMacroError as err:
+        print(f"ops: {err}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the hooks report through logging
     logging.getLogger("botocore").setLevel(logging.WARNING)
     try:
         if args.command == "prerequisites":
-            prerequisites(args.stack, variables)
+            prerequisites(args.stack, variables, wait=args.wait)
         elif args.command == "push-image":
             push_image(args.env, variables)
         elif args.command == "redeploy":
             redeploy(args.env, variables)
         elif args.command == "unprotect":
-            unprotect(args.env, variables)
+            unprotect(args.target, variables)
+        elif args.command == "protect":
+            protect(args.target, variables)
         else:
             smoke(args.env, variables, args.model, args.requests, args.concurrency)
     except OpsError as err:
         print(f"ops: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # Sceptre's and botocore's: one line, no traceback
+        from botocore.exceptions import BotoCoreError, ClientError
+        from sceptre.exceptions import SceptreException
+
+        if not isinstance(err, (SceptreException, ClientError, BotoCoreError)):
+            raise
+        print(f"ops: {args.command}: {type(err).__name__}: {str(err).strip().splitlines()[0]}", file=sys.stderr)
         return 1
     return 0
 

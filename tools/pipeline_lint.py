@@ -10,6 +10,11 @@
    parameter it declares without a default is passed.
 4. Every stack path (``<env>/<stack>.yaml``) and every ``make`` target a
    pipeline names exists.
+5. Every pipeline, compiled as Azure DevOps compiles it for each value of its
+   parameters (tools/pipeline_expand.py), passes tools/pipeline_checks.py: unique
+   names, ``dependsOn`` targets, literal service connections, environments and
+   variable groups, the AWS Toolkit's input rules, no variable-group macro in a
+   script, jobs within their credentials, locks and approvals where they gate.
 
 Each problem is one line, ``file:line: message``; the exit status is 1 if there is any.
 """
@@ -205,8 +210,10 @@ def _check_jsonschema(files: list[Path]) -> list[str]:
 
 
 def lint(directory: Path, makefile: Path = ROOT / "Makefile", config: Path = ROOT / "config") -> list[str]:
+    from tools.pipeline_checks import check_pipelines
+
     files = sorted(p for p in directory.rglob("*.yml"))
-    return check_schema(files) + check_references(files, makefile, config)
+    return check_schema(files) + check_references(files, makefile, config) + check_pipelines(directory)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,8 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     problems = lint(args.directory.resolve())
     for problem in problems:
         print(problem)
+    from tools.pipeline_checks import check_pipelines
+
     files = len(list(args.directory.rglob("*.yml")))
-    print(f"pipelines: {files} files, {len(problems)} problems")
+    compiled = check_pipelines(args.directory.resolve())[1]
+    print(f"pipelines: {files} files, {compiled} compiled expansions, {len(problems)} problems")
     return 1 if problems else 0
 
 
