@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from sceptre.exceptions import SceptreException
 from sceptre.hooks import Hook
@@ -48,76 +50,95 @@ class PushImage(Hook):
         Raises:
             ImageNotAvailableError: the image is missing and cannot be built or pushed.
         """
-        from .image_build import (
-            Builder,
-            ImageDefinition,
-            ImageError,
-            RegistryUnreachableError,
-            check_base_image,
-            platform_for,
-        )
-        from .image_build import split_repository_uri as split
+        from .image_build import ImageError
 
         project = Path(self.stack.stack_group_config.get("project_path", "."))
         try:
-            platform = platform_for(str(self.stack.parameters.get("CpuArchitecture", "X86_64")))
-            definition = ImageDefinition.from_directory(project / str(self.argument or "image"), platform=platform)
-            host, repository = split(self.stack.parameters["RepositoryUri"])
-            tag = self.stack.parameters["ImageTag"]
-            image = f"{host}/{repository}:{tag}"
-            try:
-                registry = self._registry(host)
-            except NoRegistryTokenError as err:
-                endpoint = os.environ.get("AWS_ENDPOINT_URL")
-                if endpoint:
-                    self.logger.warning(
-                        "image: the endpoint %s hands out no ECR authorization (%s), so %s was not built",
-                        endpoint, err, image,
-                    )  # fmt: skip
-                    return
-                raise ImageError(f"ECR would not hand out a registry token: {err}") from None
-            try:
-                if registry.has_tag(repository, tag):
-                    self.logger.info("image %s is already in the registry; not rebuilding", image)
-                    return
-            except RegistryUnreachableError as err:
-                if os.environ.get("AWS_ENDPOINT_URL"):
-                    self.logger.warning(
-                        "image: %s was not built: AWS_ENDPOINT_URL points at an emulator, which has no registry "
-                        "(%s); its tasks run the build context whose tag this is",
-                        image, err,
-                    )  # fmt: skip
-                    return
-                raise
-            if tag != definition.tag:
-                raise ImageError(
-                    f"ImageTag {tag} is not in {host}/{repository} and {definition.context.name}/ builds "
-                    f"{definition.tag}; push {tag} first or drop the override"
-                )
-            self.logger.info("image: %s", check_base_image(definition))
-            builder = Builder.detect(os.environ.get("IMAGE_BUILDER") or None)
-            self.logger.info("building %s with %s", image, builder.name)
-            builder.build(definition, image)
-            builder.push(image, registry)
-            self.logger.info("pushed %s", image)
+            ensure_image(
+                self.stack.connection_manager,
+                project / str(self.argument or "image"),
+                self.stack.parameters["RepositoryUri"],
+                self.stack.parameters["ImageTag"],
+                str(self.stack.parameters.get("CpuArchitecture", "X86_64")),
+                self.logger,
+            )
         except ImageError as err:
             raise ImageNotAvailableError(f"{self.stack.name}: {err}") from err
 
-    def _registry(self, host: str):
-        from botocore.exceptions import BotoCoreError, ClientError
 
-        from .image_build import Registry
-        from .secret_store import no_wire_logging
+def ensure_image(
+    manager: Any, context: Path, repository_uri: str, tag: str, architecture: str, logger: logging.Logger
+) -> None:
+    """Build ``context`` and push it as ``repository_uri:tag`` unless the registry has that tag.
 
-        try:
-            with no_wire_logging():  # the token is the registry password
-                response = self.stack.connection_manager.call(
-                    service="ecr", command="get_authorization_token", kwargs={}
-                )
-        except ClientError as err:
-            error = err.response.get("Error", {})
-            raise NoRegistryTokenError(f"{error.get('Code')}: {error.get('Message')}") from None
-        except BotoCoreError as err:
-            raise NoRegistryTokenError(str(err)) from None
-        (data,) = response["authorizationData"][:1]
-        return Registry.from_ecr_token(host, data["authorizationToken"])
+    ``manager`` is anything with Sceptre's ``ConnectionManager.call(service, command, kwargs)``: the
+    hook passes the stack's, the taskcat run (tools/taskcat_gateway.py) a boto3 one.
+
+    Raises:
+        ImageError: the image is missing and cannot be built or pushed.
+    """
+    from .image_build import (
+        Builder,
+        ImageDefinition,
+        ImageError,
+        RegistryUnreachableError,
+        check_base_image,
+        platform_for,
+    )
+    from .image_build import split_repository_uri as split
+
+    definition = ImageDefinition.from_directory(context, platform=platform_for(architecture))
+    host, repository = split(repository_uri)
+    image = f"{host}/{repository}:{tag}"
+    try:
+        registry = _registry(manager, host)
+    except NoRegistryTokenError as err:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            logger.warning(
+                "image: the endpoint %s hands out no ECR authorization (%s), so %s was not built", endpoint, err, image
+            )
+            return
+        raise ImageError(f"ECR would not hand out a registry token: {err}") from None
+    try:
+        if registry.has_tag(repository, tag):
+            logger.info("image %s is already in the registry; not rebuilding", image)
+            return
+    except RegistryUnreachableError as err:
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            logger.warning(
+                "image: %s was not built: AWS_ENDPOINT_URL points at an emulator, which has no registry "
+                "(%s); its tasks run the build context whose tag this is",
+                image, err,
+            )  # fmt: skip
+            return
+        raise
+    if tag != definition.tag:
+        raise ImageError(
+            f"ImageTag {tag} is not in {host}/{repository} and {definition.context.name}/ builds "
+            f"{definition.tag}; push {tag} first or drop the override"
+        )
+    logger.info("image: %s", check_base_image(definition))
+    builder = Builder.detect(os.environ.get("IMAGE_BUILDER") or None)
+    logger.info("building %s with %s", image, builder.name)
+    builder.build(definition, image)
+    builder.push(image, registry)
+    logger.info("pushed %s", image)
+
+
+def _registry(manager: Any, host: str) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from .image_build import Registry
+    from .secret_store import no_wire_logging
+
+    try:
+        with no_wire_logging():  # the token is the registry password
+            response = manager.call(service="ecr", command="get_authorization_token", kwargs={})
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        raise NoRegistryTokenError(f"{error.get('Code')}: {error.get('Message')}") from None
+    except BotoCoreError as err:
+        raise NoRegistryTokenError(str(err)) from None
+    (data,) = response["authorizationData"][:1]
+    return Registry.from_ecr_token(host, data["authorizationToken"])

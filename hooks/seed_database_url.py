@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from sceptre.hooks import Hook
 
 
@@ -21,21 +24,27 @@ class SeedDatabaseUrl(Hook):
 
     def run(self) -> None:
         """Write DATABASE_URL if it is absent or differs from the fields."""
-        from .secret_store import read_json, rotation_in_progress, write_json
-        from .secret_values import seed_database_url
         from .stack_state import failed_launch
 
         failed = failed_launch(self.stack)
         if failed:
             self.logger.error("secret database: skipped: %s", failed)
             return
-        manager = self.stack.connection_manager
-        arn = self.stack.parameters["DatabaseSecretArn"]
-        if rotation_in_progress(manager, arn):
-            self.logger.warning("secret database: rotation in progress; DATABASE_URL left to it")
-            return
-        current = read_json(manager, arn)
-        wanted, report = seed_database_url(current, self.stack.region)
-        if wanted != current:
-            write_json(manager, arn, wanted)
-        self.logger.info("secret database: %s", report)
+        seed_database_url_secret(
+            self.stack.connection_manager, self.stack.parameters["DatabaseSecretArn"], self.stack.region, self.logger
+        )
+
+
+def seed_database_url_secret(manager: Any, arn: str, region: str, logger: logging.Logger) -> None:
+    """The hook's work through ``manager`` (Sceptre's ``ConnectionManager.call`` shape): taskcat runs use it too."""
+    from .secret_store import read_json, rotation_in_progress, write_json
+    from .secret_values import seed_database_url
+
+    if rotation_in_progress(manager, arn):
+        logger.warning("secret database: rotation in progress; DATABASE_URL left to it")
+        return
+    current = read_json(manager, arn)
+    wanted, report = seed_database_url(current, region)
+    if wanted != current:
+        write_json(manager, arn, wanted)
+    logger.info("secret database: %s", report)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from typing import Any
 
 from sceptre.exceptions import SceptreException
 from sceptre.hooks import Hook
@@ -10,6 +12,42 @@ from sceptre.hooks import Hook
 
 class SecretSeedingError(SceptreException):
     """A secret could not be seeded; the message names the key, never its value."""
+
+
+def seed_security_secrets(
+    manager: Any, outputs: dict[str, str], offered: dict[str, str], overwrite: bool, logger: logging.Logger
+) -> None:
+    """Fill the security stack's secrets (named by its ``outputs``) as the hook does, through ``manager``.
+
+    ``manager`` is anything with Sceptre's ``ConnectionManager.call(service, command, kwargs)``; the
+    taskcat run (tools/taskcat_gateway.py) passes a boto3 one. Logs key names, never a value.
+
+    Raises:
+        SecretValueError: an offered provider key is unusable; the message starts with the secret's label.
+    """
+    from .secret_store import read_json, write_json
+    from .secret_values import SecretValueError, seed_master_key, seed_provider_keys, seed_ui_password
+
+    plans = {
+        "master-key": (outputs["MasterKeySecretArn"], seed_master_key),
+        "ui-password": (outputs["UiPasswordSecretArn"], seed_ui_password),
+        "api-keys": (outputs["ApiKeysSecretArn"], lambda current: seed_provider_keys(current, offered, overwrite)),
+    }
+    for label, (arn, seed) in plans.items():
+        current = read_json(manager, arn)
+        try:
+            wanted, report = seed(current)
+        except SecretValueError as err:
+            raise SecretValueError(f"{label}: {err}") from None
+        if wanted != current:
+            write_json(manager, arn, wanted)
+        logger.info("secret %s: %s", label, report)
+        if report.missing:
+            logger.warning(
+                "secret %s: %s not set in this shell; export it and launch again to store it",
+                label,
+                ", ".join(report.missing),
+            )
 
 
 class SeedSecrets(Hook):
@@ -39,8 +77,8 @@ class SeedSecrets(Hook):
         Raises:
             SecretSeedingError: an offered provider key is unusable (names the key only).
         """
-        from .secret_store import read_json, write_json
-        from .secret_values import SecretValueError, seed_master_key, seed_provider_keys, seed_ui_password
+        from .pipeline_macros import UnexpandedMacroError, refuse_macro
+        from .secret_values import SecretValueError
         from .stack_state import failed_launch
 
         failed = failed_launch(self.stack)
@@ -54,27 +92,15 @@ class SeedSecrets(Hook):
         offered = {
             key: os.environ.get(key, "") for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")
         }
-        plans = {
-            "master-key": (outputs["MasterKeySecretArn"], seed_master_key),
-            "ui-password": (outputs["UiPasswordSecretArn"], seed_ui_password),
-            "api-keys": (outputs["ApiKeysSecretArn"], lambda current: seed_provider_keys(current, offered, overwrite)),
-        }
-        manager = self.stack.connection_manager
-        for label, (arn, seed) in plans.items():
-            current = read_json(manager, arn)
+        for key, value in offered.items():
             try:
-                wanted, report = seed(current)
-            except SecretValueError as err:
-                raise SecretSeedingError(f"{self.stack.name}: {label}: {err}") from None
-            if wanted != current:
-                write_json(manager, arn, wanted)
-            self.logger.info("secret %s: %s", label, report)
-            if report.missing:
-                self.logger.warning(
-                    "secret %s: %s not set in this shell; export it and launch again to store it",
-                    label,
-                    ", ".join(report.missing),
-                )
+                refuse_macro(key, value, self.stack.name.split("/")[0])
+            except UnexpandedMacroError as err:
+                raise SecretSeedingError(f"{self.stack.name}: {err}") from None
+        try:
+            seed_security_secrets(self.stack.connection_manager, outputs, offered, overwrite, self.logger)
+        except SecretValueError as err:
+            raise SecretSeedingError(f"{self.stack.name}: {err}") from None
 
     def _outputs(self) -> dict[str, str]:
         response = self.stack.connection_manager.call(

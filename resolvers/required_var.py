@@ -62,12 +62,28 @@ def required(context: Context, value: Any, name: str, meaning: str) -> Any:
         MissingVariableError: the variable is undefined or empty, and the command reaches this stack.
     """
     if not (isinstance(value, Undefined) or value is None or str(value).strip() == ""):
-        return value
+        return expanded(context, value, name)
     if not _command_reaches(context):
         return f"unset-{name}"
     raise MissingVariableError(
         f"missing variable {name} ({meaning}): pass --var {name}=VALUE or set it in a --var-file"
     )
+
+
+@pass_context
+def expanded(context: Context, value: Any, name: str) -> Any:
+    """Return ``value`` unless it is an Azure DevOps macro nobody defined, such as ``$(ALARM_EMAIL)``.
+
+    Raises:
+        UnexpandedMacroError: the value is the literal ``$(NAME)``; the message names the
+            variable-group entry to add.
+    """
+    from llmgw_hooks.pipeline_macros import refuse_macro
+
+    if _command_reaches(context):
+        environment = str(context.get("stack_group_path") or "").strip("/").split("/")[0] or None
+        refuse_macro(f"--var {name}", value, environment)
+    return value
 
 
 class UnknownRegionError(ValueError):
@@ -104,9 +120,10 @@ def aws_region(value: Any) -> str:
 
 
 class RequiredVariables(Extension):
-    """Adds the ``required`` and ``aws_region`` filters to the Jinja environment Sceptre renders with."""
+    """Adds the ``required``, ``expanded`` and ``aws_region`` filters to the Jinja environment Sceptre renders with."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["required"] = required
+        environment.filters["expanded"] = expanded
         environment.filters["aws_region"] = aws_region

@@ -11,8 +11,9 @@ two deployments cannot drift, and a test compares their wiring.
 
 Where a taskcat run must differ, it says so here (TASKCAT_OVERRIDES): it
 names resources after a random project code, reads the function zips from
-its own staging bucket, and runs no tasks (nothing pushed an image or seeded
-a master key: those are Sceptre hooks).
+its own staging bucket, and starts with no task (the image push and the
+secret seeding are Sceptre hooks; tools/taskcat_gateway.py runs their code
+after the create and scales the service up).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ TASKCAT_OVERRIDES: dict[str, dict[str, Any]] = {
         "MasterKeyRotationCodeKey": "code-key:master_key_rotation",
         "DbRotationCodeKey": "code-key:db_rotation",
     },
-    # infrastructure only: no hook pushed an image or seeded a master key
+    # no task at create: no hook has pushed an image or seeded a master key yet. After the create,
+    # tools/taskcat_gateway.py pushes and seeds with the hooks' code, then raises MinCapacity to 1.
     "litellm": {"MinCapacity": "0"},
 }
 

@@ -140,6 +140,46 @@ def test_delete_prod__is_refused_and_every_stack_and_the_database_remain(emulato
     assert db["DBInstanceStatus"] == "available"
 
 
+def protection(emulator, prod) -> dict[str, bool]:
+    """Termination protection of each prod stack, and deletion protection of the database and balancer."""
+    cloudformation = emulator.client("cloudformation")
+    found = {
+        stack: cloudformation.describe_stacks(StackName=f"litellm-prod-{stack}")["Stacks"][0][
+            "EnableTerminationProtection"
+        ]
+        for stack in STACKS
+    }
+    (db,) = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=prod["DBInstanceIdentifier"])[
+        "DBInstances"
+    ]
+    found["db-instance"] = db["DeletionProtection"]
+    attributes = emulator.client("elbv2").describe_load_balancer_attributes(LoadBalancerArn=prod["LoadBalancerArn"])
+    found["load-balancer"] = {"Key": "deletion_protection.enabled", "Value": "true"} in attributes["Attributes"]
+    return found
+
+
+def test_unprotect_one_stack__lifts_only_its_and_its_dependants_guards_and_protect_puts_them_back(emulator, prod):
+    # The teardown pipelines' jobs: unprotect the stack they delete, protect it again if the delete fails.
+    variables = ["--var", f"domain_name={DOMAIN}", "--var", f"hosted_zone_id={prod['HostedZoneId']}"]
+    assert all(protection(emulator, prod).values())
+
+    def ops(*args: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "tools.ops", *variables, *args], cwd=ROOT, env=emulator.env, capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    ops("unprotect", "prod/alb.yaml")
+
+    lifted = {name for name, on in protection(emulator, prod).items() if not on}
+    assert lifted == {"alb", "litellm", "load-balancer"}  # the database and the rest keep theirs
+
+    ops("protect", "prod/alb.yaml")
+
+    assert all(protection(emulator, prod).values())
+
+
 def test_teardown_prod__after_unprotect__deletes_every_stack_and_leaves_a_final_snapshot(emulator, prod):
     # Runs last: the module's prod is gone afterwards.
     variables = ["--var", f"domain_name={DOMAIN}", "--var", f"hosted_zone_id={prod['HostedZoneId']}"]

@@ -17,6 +17,7 @@ import yaml
 
 from tools.render import ROOT, StackOutputRef, launch_batches, render_environment
 from tools.taskcat_build import LOGICAL_IDS, TASKCAT_OVERRIDES, VARIANTS, build, entrypoint
+from tools.taskcat_gateway import run as start_gateways
 
 OVERRIDDEN = {key for overrides in TASKCAT_OVERRIDES.values() for key in overrides}
 
@@ -70,7 +71,7 @@ def test_entrypoint__nested_templates_are_sceptres_renders(built):
             assert (built / variant / f"{path.split('/')[1]}.yaml").read_text() == rendered.body, (variant, path)
 
 
-def test_taskcat_run__every_test_completes_in_the_emulator_and_is_cleaned_up(emulator, built, tmp_path):
+def test_taskcat_run__every_test_completes_serves_a_smoke_tested_gateway_and_is_cleaned_up(emulator, built, tmp_path):
     from taskcat.testing import CFNTest
 
     bucket = "taskcat-offline-staging"
@@ -96,6 +97,15 @@ def test_taskcat_run__every_test_completes_in_the_emulator_and_is_cleaned_up(emu
                 nested = {n[len(root) + 1 :].split("-")[0]: s for n, s in statuses.items() if n.startswith(root + "-")}
                 assert status == "CREATE_COMPLETE", (root, _failures(emulator.client("cloudformation")))
                 assert nested == dict.fromkeys(LOGICAL_IDS.values(), "CREATE_COMPLETE"), root
+            # the pipeline's step after the create: push, seed, one task per service, a smoke test
+            with mock.patch.dict(os.environ, emulator.env):
+                start_gateways(test.config.config.project.name, "us-east-1", "gpt-4o-mini", requests=10, poll=1)
+            ecs = emulator.client("ecs")
+            for cluster in ecs.list_clusters()["clusterArns"]:
+                for service in ecs.describe_services(cluster=cluster, services=ecs.list_services(cluster=cluster)[
+                    "serviceArns"])["services"]:  # fmt: skip
+                    assert service["runningCount"] >= 1, service["serviceName"]
+            assert len(ecs.list_clusters()["clusterArns"]) == len(VARIANTS)
             # the variant's shape reached the nested stacks
             cloudformation = emulator.client("cloudformation")
             for root in roots:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tools.pipeline_expand import ExpansionError, expand
 from tools.pipeline_lint import lint, load
 from tools.render import ROOT
 
@@ -23,6 +25,26 @@ GUIDE_FILES = [
     "templates/aws-ecr-build.yml",
     "templates/check-prerequisites.yml",
 ]
+
+
+@pytest.fixture(scope="module")
+def sceptre_dependencies() -> dict[str, list[str]]:
+    """Each stack's dependency closure in launch order, as Sceptre reads config/prod."""
+    from tools.render import _plan
+
+    stacks, _ = _plan(
+        "prod", {"domain_name": "llm.example.com", "hosted_zone_id": "Z1"}, examples=True
+    ).config_reader.construct_stacks()
+    by_name = {s.name.split("/")[1]: s for s in stacks if s.name.startswith("prod/")}
+    order = ["security", "network", "alb", "database", "litellm"]
+
+    def closure(name: str) -> set[str]:
+        direct = {
+            d.name.split("/")[1] if not isinstance(d, str) else d.split("/")[1] for d in by_name[name].dependencies
+        }
+        return direct.union(*(closure(d) for d in direct)) if direct else set()
+
+    return {name: [s for s in order if s in closure(name)] for name in order}
 
 
 @pytest.fixture
@@ -55,56 +77,118 @@ def test_pipeline__takes_the_environment_as_a_dev_or_prod_parameter(path):
     assert (environment["type"], environment["values"]) == ("string", ["dev", "prod"])
 
 
-def test_taskcat_pipeline__runs_the_tests_taskcat_yml_names_and_always_cleans_up():
+def compiled(name: str, **values) -> dict:
+    return expand(PIPELINES / name, values).body
+
+
+def jobs_of(body: dict) -> dict[str, dict]:
+    return {j.get("job") or j.get("deployment"): j for stage in body["stages"] for j in stage["jobs"]}
+
+
+def aws_steps(job: dict) -> list[dict]:
+    steps = job["strategy"]["runOnce"]["deploy"]["steps"] if "deployment" in job else job["steps"]
+    return [s for s in steps if s.get("task") == "AWSShellScript@1"]
+
+
+def test_taskcat_pipeline__runs_the_tests_taskcat_yml_names_and_always_cleans_up_its_own_run():
     pipeline = load(PIPELINES / "azure-pipelines-taskcat.yml")
-    (tests,) = [p for p in pipeline["parameters"] if p["name"] == "tests"]
+    parameters = {p["name"]: p for p in pipeline["parameters"]}
     taskcat = yaml.safe_load((ROOT / ".taskcat.yml").read_text())
-    assert set(tests["values"]) == {*taskcat["tests"], "all"}
-    steps = pipeline["jobs"][0]["steps"]
-    clean = [s for s in steps if "taskcat test clean" in s.get("inputs", {}).get("inlineScript", "")]
-    publish = [s for s in steps if s.get("task", "").startswith("PublishPipelineArtifact")]
-    assert [s["condition"] for s in clean + publish] == ["always()", "always()"]
-    assert f"taskcat test clean {taskcat['project']['name']} " in clean[0]["inputs"]["inlineScript"]
-
-
-def test_deploying_templates__run_sceptre_in_deployment_jobs_gated_by_the_environment():
-    for name in ("aws-cfn-deploy.yml", "aws-cfn-delete.yml"):
-        text = (PIPELINES / "templates" / name).read_text()
-        assert "deployment:" in text and "environment: litellm-${{ parameters.environment }}" in text
-    assert (
-        "sceptre $(sceptreVars) launch -y ${{ parameters.environment }}/${{ parameters.stack }}.yaml"
-        in (PIPELINES / "templates" / "aws-cfn-deploy.yml").read_text()
+    assert set(parameters["tests"]["values"]) == {*taskcat["tests"], "all"}
+    # a queued run cannot point its create-and-delete at another account
+    assert parameters["awsServiceConnection"]["values"] == ["aws-litellm-taskcat"]
+    body = compiled("azure-pipelines-taskcat.yml")
+    run, clean = body["jobs"]
+    assert "--no-delete" in aws_steps(run)[0]["inputs"]["inlineScript"]
+    assert (clean["dependsOn"], clean["condition"], int(clean["cancelTimeoutInMinutes"])) == (
+        ["taskcat"],
+        "always()",
+        15,
     )
+    assert 'taskcat test clean "$TASKCAT_PROJECT_NAME"' in aws_steps(clean)[0]["inputs"]["inlineScript"]
+    # between the create and the clean-up, the run's gateway is started and smoke-tested
+    assert "python -m tools.taskcat_gateway" in aws_steps(run)[1]["inputs"]["inlineScript"]
+    variables = {v["name"]: v["value"] for v in body["variables"] if "name" in v}
+    assert variables["TASKCAT_PROJECT_NAME"] == f"{taskcat['project']['name']}-$(Build.BuildId)"
 
 
-def test_secrets__are_mapped_into_env_explicitly_and_never_echoed():
+def test_stack_pipeline__launches_every_dependency_first_in_sceptres_order_one_job_each(sceptre_dependencies):
+    for stack, closure in sceptre_dependencies.items():
+        jobs = jobs_of(compiled(f"azure-pipelines-{stack}.yml", environment="prod"))
+        launches = [name.removeprefix("launch_") for name in jobs if name.startswith("launch_")]
+        assert launches == [*closure, stack], stack
+        for earlier, later in itertools.pairwise(launches):
+            assert f"launch_{earlier}" in jobs[f"launch_{later}"]["dependsOn"], (stack, later)
+
+
+def test_litellm_pipeline__builds_the_image_only_once_the_security_stack_holds_its_repository():
+    jobs = jobs_of(compiled("azure-pipelines-litellm.yml", environment="dev"))
+
+    assert jobs["image"]["dependsOn"] == ["launch_security"]
+    assert "image" in jobs["launch_litellm"]["dependsOn"]
+    assert jobs["smoke"]["dependsOn"] == ["launch_litellm"]
+
+
+def test_teardown__deletes_dependants_first_and_unprotects_only_the_stack_each_job_deletes(sceptre_dependencies):
+    dependants = {s: [d for d, deps in sceptre_dependencies.items() if s in deps] for s in sceptre_dependencies}
+    for stack in [*sceptre_dependencies, None]:
+        name = f"azure-pipelines-teardown-{stack}.yml" if stack else "azure-pipelines-teardown.yml"
+        jobs = jobs_of(compiled(name, environment="prod", confirmProdTeardown=True))
+        deleted = {j.removeprefix("delete_") for j in jobs}
+        assert deleted == ({stack, *dependants[stack]} if stack else set(sceptre_dependencies)), name
+        for target in deleted:
+            job = jobs[f"delete_{target}"]
+            assert set(job["dependsOn"]) == {f"delete_{d}" for d in set(dependants[target]) & deleted}, (name, target)
+            unprotect, delete, protect = (s["inputs"]["arguments"] for s in aws_steps(job))
+            assert unprotect == f"ops unprotect prod/{target}.yaml"
+            assert delete == f"sceptre delete -y prod/{target}.yaml"
+            assert protect == f"ops protect prod/{target}.yaml"
+            assert aws_steps(job)[2]["condition"] == "or(failed(), canceled())"
+            assert int(job["cancelTimeoutInMinutes"]) > 5
+
+
+def test_prod_teardown__without_the_explicit_parameter__compiles_to_a_refusal_only():
+    jobs = jobs_of(compiled("azure-pipelines-teardown.yml", environment="prod"))
+
+    assert list(jobs) == ["refuse"]
+    assert "exit 1" in jobs["refuse"]["steps"][1]["bash"]
+
+
+def test_secrets__reach_steps_only_mapped_by_name_into_env():
     for path in PIPELINES.rglob("*.yml"):
         text = path.read_text()
-        for secret in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        for secret in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DOMAIN_NAME", "HOSTED_ZONE_ID", "ALARM_EMAIL"):
             for line in text.splitlines():
                 if f"$({secret})" in line:
                     assert line.strip() == f"{secret}: $({secret})", f"{path.name}: {line.strip()}"
         assert "echo $(" not in text and "set -x" not in text, path.name
 
 
-def test_prod_teardown__is_refused_without_the_explicit_parameter():
-    text = (PIPELINES / "templates" / "aws-cfn-delete.yml").read_text()
-    assert "${{ if and(eq(parameters.environment, 'prod'), ne(parameters.confirmProdTeardown, true)) }}:" in text
-    assert "exit 1" in text
+def test_provider_keys__are_mapped_only_into_the_security_stacks_launch():
+    for path in sorted(PIPELINES.glob("azure-pipelines-*.yml")):
+        for values in ({"environment": "dev"}, {"environment": "prod"}) if "environment" in path.read_text() else ({},):
+            try:
+                body = compiled(path.name, **values)
+            except ExpansionError:
+                continue
+            for name, job in jobs_of(body).items() if "stages" in body else []:
+                for step in aws_steps(job):
+                    if "OPENAI_API_KEY" in (step.get("env") or {}):
+                        assert step["inputs"]["arguments"].endswith("/security.yaml"), (path.name, name)
 
 
 def test_lint__misspelled_key__fails_naming_the_file(copy):
-    edit(copy / "templates" / "aws-ecr-build.yml", "displayName: docker build", "dispalyName: docker build")
+    edit(copy / "templates" / "setup-tools.yml", "    displayName: Python", "    dispalyName: Python")
 
     problems = lint(copy)
 
-    assert any("aws-ecr-build.yml" in p for p in problems), problems
+    assert any("setup-tools.yml" in p for p in problems), problems
 
 
 def test_lint__misspelled_task_input__fails(copy):
-    edit(copy / "templates" / "check-prerequisites.yml", "inlineScript: |", "inlineScrpit: |")
+    edit(copy / "templates" / "aws-step.yml", "      arguments:", "      argumnets:")
 
-    assert any("check-prerequisites.yml" in p for p in lint(copy))
+    assert any("aws-step.yml" in p for p in lint(copy))
 
 
 def test_lint__missing_template__fails_naming_it(copy):
@@ -118,15 +202,19 @@ def test_lint__missing_template__fails_naming_it(copy):
 def test_lint__parameter_the_template_does_not_declare__fails(copy):
     edit(
         copy / "azure-pipelines-validate.yml",
-        "      requests: ${{ parameters.requests }}",
-        "      requestz: ${{ parameters.requests }}",
+        "          requests: ${{ parameters.requests }}",
+        "          requestz: ${{ parameters.requests }}",
     )
 
     assert any("declares no parameter requestz" in p for p in lint(copy))
 
 
 def test_lint__required_parameter_not_passed__fails(copy):
-    edit(copy / "azure-pipelines-litellm-config.yml", "      stack: litellm\n", "")
+    edit(
+        copy / "azure-pipelines-litellm-config.yml",
+        "          stack: litellm\n          dependsOn: [image]\n",
+        "          dependsOn: [image]\n",
+    )
 
     assert any("aws-cfn-deploy.yml needs parameter stack" in p for p in lint(copy))
 
@@ -135,11 +223,12 @@ def test_lint__unknown_stack_or_make_target__fails(copy):
     edit(copy / "templates" / "setup-tools.yml", "bash: make venv", "bash: make venvv")
     edit(
         copy / "azure-pipelines-litellm-update.yml",
-        "redeploy ${{ parameters.environment }}",
-        "redeploy dev/gateway.yaml",
+        "command: ops redeploy ${{ parameters.environment }}",
+        "command: ops prerequisites dev/gateway.yaml",
     )
 
     problems = lint(copy)
 
     assert any("make target venvv does not exist" in p for p in problems), problems
     assert any("stack config/dev/gateway.yaml does not exist" in p for p in problems), problems
+    assert any("names dev/gateway.yaml, which config/ lacks" in p for p in problems), problems

@@ -303,3 +303,19 @@ def test_seeding_hooks__after_a_failed_launch__skip_in_one_line_naming_the_stack
 
     (line,) = [r.getMessage() for r in caplog.records]
     assert line.endswith("skipped: the stack is ROLLBACK_COMPLETE (DBInstance: the instance could not be created)")
+
+
+@pytest.mark.parametrize("key", ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION"])
+def test_seed__unexpanded_azure_devops_macro__is_refused_naming_the_variable_group_entry(security, monkeypatch, key):
+    # A variable group without the entry hands the step the macro's own text.
+    monkeypatch.setenv(key, f"$({key})")
+    before = value(security, "ApiKeysSecretArn")
+
+    with pytest.raises(SecretSeedingError) as caught:
+        seed(security)
+
+    assert str(caught.value) == (
+        f"dev/security: {key} is the text $({key}), which Azure DevOps leaves for an undefined variable:"
+        f" add {key} to the variable group litellm-dev (empty if unused)"
+    )
+    assert value(security, "ApiKeysSecretArn") == before  # nothing stored

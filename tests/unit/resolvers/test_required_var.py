@@ -31,3 +31,20 @@ def test_required__missing_or_empty__raises_naming_the_variable(variables):
 def test_prod_config__without_domain_name__fails_before_rendering_any_template():
     with pytest.raises(Exception, match=EXPECTED):
         render_environment("prod", {"domain_name": ""})
+
+
+def test_required__unexpanded_azure_devops_macro__raises_naming_the_group_entry():
+    with pytest.raises(ValueError, match=r"^--var x is the text \$\(X\), .* add X to the pipeline's variable group"):
+        render("{{ var.x | required('x', 'an x') }}", x="$(X)")
+
+
+def test_expanded__optional_value__passes_unless_it_is_an_unexpanded_macro():
+    assert render("{{ var.e | default('') | expanded('e') }}") == ""
+    assert render("{{ var.e | default('') | expanded('e') }}", e="ops@example.com") == "ops@example.com"
+    with pytest.raises(ValueError, match=r"^--var e is the text \$\(ALARM_EMAIL\)"):
+        render("{{ var.e | default('') | expanded('e') }}", e="$(ALARM_EMAIL)")
+
+
+def test_prod_config__domain_name_as_an_unexpanded_macro__fails_naming_the_litellm_prod_group_entry():
+    with pytest.raises(Exception, match=r"add DOMAIN_NAME to the variable group litellm-prod"):
+        render_environment("prod", {"domain_name": "$(DOMAIN_NAME)", "hosted_zone_id": "Z1"})

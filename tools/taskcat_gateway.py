@@ -1,0 +1,172 @@
+"""Start a taskcat run's gateway and smoke-test it, with the code the Sceptre hooks run.
+
+    python -m tools.taskcat_gateway PROJECT_NAME [--region us-east-1] [--requests 20]
+
+taskcat runs no Sceptre hooks, so its stacks come up with ``MinCapacity`` 0: no image pushed, no
+secret seeded, no task. Between the stacks' creation (``taskcat test run --no-delete``) and
+their deletion, this does for every test of the run what a Sceptre launch's hooks do, then
+tests the product:
+
+1. builds image/ and pushes it to the run's repository under the litellm stack's ``ImageTag``
+   (``!push_image``'s ``ensure_image``);
+2. seeds the run's secrets (``!seed_secrets``' and ``!seed_database_url``'s functions), provider
+   keys from the environment as for a launch;
+3. raises the service's scalable target to ``MinCapacity`` 1, which starts a task, and waits
+   until the service's deployment completes with it running;
+4. runs ``tools.ops smoke``'s checks through the run's load balancer.
+
+A run's tests are the stacks taskcat tagged ``taskcat-project-name`` = PROJECT_NAME; their
+nested stacks are found by logical id (tools/taskcat_build.py's LOGICAL_IDS). Failures end in
+one line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tools.taskcat_build import LOGICAL_IDS
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG = logging.getLogger("taskcat-gateway")
+
+
+class GatewayError(Exception):
+    """The run's gateway could not be started or failed its smoke test; one line."""
+
+
+class Boto3Calls:
+    """Sceptre's ``ConnectionManager.call(service, command, kwargs)`` over plain boto3, for the hooks' code."""
+
+    def __init__(self, region: str) -> None:
+        import boto3
+
+        self.session = boto3.session.Session(region_name=region)
+        self.clients: dict[str, Any] = {}
+
+    def call(self, service: str, command: str, kwargs: dict[str, Any] | None = None, **_: Any) -> Any:
+        if service not in self.clients:
+            self.clients[service] = self.session.client(service)
+        return getattr(self.clients[service], command)(**(kwargs or {}))
+
+
+def _outputs(calls: Boto3Calls, stack: str) -> dict[str, str]:
+    (found,) = calls.call("cloudformation", "describe_stacks", {"StackName": stack})["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+
+
+def _parameters(calls: Boto3Calls, stack: str) -> dict[str, str]:
+    (found,) = calls.call("cloudformation", "describe_stacks", {"StackName": stack})["Stacks"]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in found.get("Parameters", [])}
+
+
+def tests_of(calls: Boto3Calls, project: str) -> dict[str, dict[str, str]]:
+    """``{entrypoint stack name: {stack: nested stack id}}`` for the run's tests."""
+    found: dict[str, dict[str, str]] = {}
+    pages = calls.clients.get("cloudformation") or calls.session.client("cloudformation")
+    calls.clients["cloudformation"] = pages
+    for page in pages.get_paginator("describe_stacks").paginate():
+        for stack in page["Stacks"]:
+            tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+            if tags.get("taskcat-project-name") != project or stack.get("ParentId"):
+                continue
+            resources = calls.call("cloudformation", "describe_stack_resources", {"StackName": stack["StackId"]})
+            nested = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources["StackResources"]}
+            if not set(LOGICAL_IDS.values()) <= set(nested):
+                continue  # a nested stack, which carries its parent's tags
+            if stack["StackStatus"] != "CREATE_COMPLETE":
+                raise GatewayError(f"{stack['StackName']} is {stack['StackStatus']}; no gateway to start")
+            # by stack name: taskcat 0.9.58 gives every test's stack the last test's taskcat-test-name tag
+            found[stack["StackName"]] = {name: nested[logical] for name, logical in LOGICAL_IDS.items()}
+    if not found:
+        raise GatewayError(f"no stack is tagged taskcat-project-name={project}: did taskcat test run create it?")
+    return found
+
+
+def _wait_for_service(calls: Boto3Calls, cluster: str, service: str, minutes: float, poll: float) -> str:
+    deadline = time.monotonic() + minutes * 60
+    while True:
+        (described,) = calls.call("ecs", "describe_services", {"cluster": cluster, "services": [service]})["services"]
+        deployments = described["deployments"]
+        primary = next(d for d in deployments if d["status"] == "PRIMARY")
+        if primary.get("rolloutState") == "FAILED":
+            raise GatewayError(f"{cluster}/{service}: {primary.get('rolloutStateReason', 'the deployment failed')}")
+        if len(deployments) == 1 and primary["runningCount"] >= 1 and primary.get("rolloutState") == "COMPLETED":
+            return f"{primary['runningCount']} of {described['desiredCount']} tasks running"
+        if time.monotonic() > deadline:
+            raise GatewayError(f"{cluster}/{service} ran no task within {minutes:.0f} minutes")
+        time.sleep(poll)
+
+
+def start(calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10) -> tuple[str, str, str]:
+    """Push, seed, scale to one task; the ALB's service URL, its ARN and the master key."""
+    from llmgw_hooks.push_image import ensure_image
+    from llmgw_hooks.secret_store import read_json
+    from llmgw_hooks.secret_values import SecretValueError
+    from llmgw_hooks.seed_database_url import seed_database_url_secret
+    from llmgw_hooks.seed_secrets import seed_security_secrets
+
+    security, alb = _outputs(calls, stacks["security"]), _outputs(calls, stacks["alb"])
+    litellm, parameters = _outputs(calls, stacks["litellm"]), _parameters(calls, stacks["litellm"])
+    ensure_image(calls, ROOT / "image", security["RepositoryUri"], parameters["ImageTag"],
+                 parameters.get("CpuArchitecture", "X86_64"), LOG)  # fmt: skip
+    offered = {k: os.environ.get(k, "") for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")}
+    try:
+        seed_security_secrets(calls, security, offered, overwrite=False, logger=LOG)
+    except SecretValueError as err:
+        raise GatewayError(f"{test}: {err}") from None
+    seed_database_url_secret(calls, security["DatabaseSecretArn"], calls.session.region_name, LOG)
+    cluster, service = litellm["ClusterName"], litellm["ServiceName"]
+    resource = f"service/{cluster}/{service}"
+    (target,) = calls.call(
+        "application-autoscaling", "describe_scalable_targets",
+        {"ServiceNamespace": "ecs", "ResourceIds": [resource]},
+    )["ScalableTargets"]  # fmt: skip
+    calls.call(
+        "application-autoscaling", "register_scalable_target",
+        {"ServiceNamespace": "ecs", "ResourceId": resource, "ScalableDimension": "ecs:service:DesiredCount",
+         "MinCapacity": max(1, target["MinCapacity"]), "MaxCapacity": target["MaxCapacity"]},
+    )  # fmt: skip
+    # Application Auto Scaling raises a target below its new minimum to it: a task starts.
+    LOG.info("%s: %s/%s scaled to MinCapacity 1; waiting for its task", test, cluster, service)
+    LOG.info("%s: %s", test, _wait_for_service(calls, cluster, service, minutes=15, poll=poll))
+    key = read_json(calls, security["MasterKeySecretArn"])["LITELLM_MASTER_KEY"]
+    return alb["ServiceUrl"], alb["LoadBalancerArn"], key
+
+
+def run(project: str, region: str, model: str, requests: int, poll: float = 10) -> None:
+    from tools.ops import smoke_url
+
+    calls = Boto3Calls(region)
+    for test, stacks in sorted(tests_of(calls, project).items()):
+        url, load_balancer, key = start(calls, test, stacks, poll)
+        print(f"taskcat-gateway: {test}: smoke test through {url}")
+        smoke_url(url.rstrip("/"), load_balancer, key, model=model, requests=requests, concurrency=2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project", help="the taskcat project name (TASKCAT_PROJECT_NAME)")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
+    parser.add_argument("--model", default="gpt-4o-mini")
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    from tools.ops import OpsError
+
+    try:
+        run(args.project, args.region, args.model, args.requests)
+    except (GatewayError, OpsError) as err:
+        print(f"taskcat-gateway: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
