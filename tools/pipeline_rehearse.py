@@ -43,6 +43,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,8 @@ STAND_INS = (
     "rehearsal: stand-in: UsePythonVersion@0 selects this machine's python3; the jobs share the repository's .venv",
     "rehearsal: stand-in: credentials never expire; the lint checks each job against their lifetime",
     "rehearsal: stand-in: LLMGW_RDS_CA_BUNDLE gives the Lambda packaging the emulator's RDS CA",
-    "rehearsal: stand-in: jobs run one at a time, in dependency order, not in parallel",
+    "rehearsal: stand-in: up to 8 jobs run at once, each as soon as its dependencies are done "
+    "(a free organization runs 1 at a time, in an order Azure DevOps picks: every order must work)",
 )
 __doc__ = (__doc__ or "") + "\n".join(f"- {line.split('stand-in: ', 1)[1]}" for line in STAND_INS) + "\n"
 
@@ -94,6 +96,7 @@ class Agent:
     connections: set[str]
     build_id: int = 0
     minute_seconds: float = 60  # how long a minute of timeoutInMinutes lasts (tests shorten it)
+    parallel: int = 8  # jobs at once, as with that many parallel jobs
 
     def base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k in _SAFE_ENV}
@@ -368,6 +371,53 @@ def _order(items: list[dict[str, Any]], key: Callable[[dict[str, Any]], str], de
     return [(items[names.index(n)], depends[n]) for n in ordered]
 
 
+def _run_jobs(
+    agent: Agent, stage: StageResult, jobs: list[dict[str, Any]], variables: dict[str, str], log_dir: Path
+) -> dict[str, str]:
+    """A stage's jobs, each started as soon as its dependencies have finished, up to ``agent.parallel`` at once.
+
+    Azure DevOps starts every job whose dependencies are done when an agent is free; with more than
+    one parallel job, jobs that do not depend on each other run at the same time, so the rehearsal
+    runs them so too (a pipeline that works only in one order fails here).
+    """
+    name_of = lambda j: str(j.get("job") or j.get("deployment"))  # noqa: E731
+    pending = {name_of(job): (job, depends) for job, depends in _order(jobs, name_of, default_previous=False)}
+    results: dict[str, str] = {}
+    outcomes: dict[str, JobResult] = {}
+    running: dict[Future[JobResult], str] = {}
+    with ThreadPoolExecutor(max_workers=agent.parallel) as pool:
+        while pending or running:
+            started = True
+            while started:  # a skipped job can make others ready
+                started = False
+                for name, (job, depends) in list(pending.items()):
+                    if not all(d in results for d in depends):
+                        continue
+                    del pending[name]
+                    state = {
+                        "succeeded": all(results[d] == "Succeeded" for d in depends),
+                        "failed": any(results[d] in ("Failed", "Canceled") for d in depends),
+                        "canceled": False,
+                    }
+                    if not _condition(job.get("condition"), state):
+                        results[name], outcomes[name], started = "Skipped", JobResult(name), True
+                        continue
+                    log = log_dir / f"{stage.name}.{name}.log"
+                    running[pool.submit(_Job(agent, job, stage.name, variables, log).run)] = name
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                outcome = future.result()
+                if outcome.failure:
+                    log = log_dir / f"{stage.name}.{name}.log"
+                    outcome.failure += f" (log: {log.relative_to(ROOT) if log.is_relative_to(ROOT) else log})"
+                results[name], outcomes[name] = outcome.result, outcome
+    stage.jobs = [outcomes[name_of(job)] for job in jobs if name_of(job) in outcomes]
+    return results
+
+
 def run_pipeline(path: Path, parameters: dict[str, Any], agent: Agent, log_dir: Path) -> Run:
     """Compile ``path`` with ``parameters`` and run it on ``agent``; the results, stage by stage."""
     expanded = expand(path, parameters)
@@ -388,25 +438,7 @@ def run_pipeline(path: Path, parameters: dict[str, Any], agent: Agent, log_dir: 
             results[stage_result.name] = "Skipped"
             continue
         variables = {**root, **_variables(stage.get("variables"), agent)}
-        job_results: dict[str, str] = {}
-        for job, job_depends in _order(stage.get("jobs") or [], lambda j: str(j.get("job") or j.get("deployment")),
-                                       default_previous=False):  # fmt: skip
-            name = str(job.get("job") or job.get("deployment"))
-            job_state = {
-                "succeeded": all(job_results.get(d) == "Succeeded" for d in job_depends),
-                "failed": any(job_results.get(d) in ("Failed", "Canceled") for d in job_depends),
-                "canceled": False,
-            }
-            if not _condition(job.get("condition"), job_state):
-                job_results[name] = "Skipped"
-                stage_result.jobs.append(JobResult(name))
-                continue
-            log = log_dir / f"{stage_result.name}.{name}.log"
-            outcome = _Job(agent, job, stage_result.name, variables, log).run()
-            if outcome.failure:
-                outcome.failure += f" (log: {log.relative_to(ROOT) if log.is_relative_to(ROOT) else log})"
-            job_results[name] = outcome.result
-            stage_result.jobs.append(outcome)
+        job_results = _run_jobs(agent, stage_result, stage.get("jobs") or [], variables, log_dir)
         failed = any(r in ("Failed", "Canceled") for r in job_results.values())
         stage_result.result = "Failed" if failed else "Succeeded"
         results[stage_result.name] = stage_result.result

@@ -1,4 +1,4 @@
-"""tools.ops refuses bad input in one line, before it touches any stack."""
+"""tools.ops offline: bad input refused in one line before any stack is touched; waiting out busy stacks."""
 
 from __future__ import annotations
 
@@ -18,3 +18,28 @@ def test_ops__var_that_is_an_unexpanded_azure_devops_macro__is_refused_naming_th
         "ops: --var domain_name is the text $(DOMAIN_NAME), which Azure DevOps leaves for an undefined variable:"
         " add DOMAIN_NAME to the variable group litellm-prod (empty if unused)"
     )
+
+
+class _Stack:
+    """A Sceptre stack whose CloudFormation status moves through ``statuses``, one per describe."""
+
+    def __init__(self, name: str, statuses: list[str]) -> None:
+        self.name, self.external_name, self.statuses = name, name, statuses
+        self.connection_manager = self
+
+    def call(self, service: str, command: str, kwargs: dict) -> dict:
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return {"Stacks": [{"StackStatus": status}]}
+
+
+def test_wait_while_busy__a_stack_mid_update__is_waited_out_then_passes(capsys):
+    stacks = [_Stack("dev/security", ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"])]
+
+    ops._wait_while_busy(stacks, minutes=1, poll=0)
+
+    assert capsys.readouterr().out.count("prerequisites: waiting for dev/security") == 2
+
+
+def test_wait_while_busy__still_busy_at_the_deadline__fails_naming_the_stack():
+    with pytest.raises(ops.OpsError, match=r"still busy after 0 minutes: dev/alb UPDATE_ROLLBACK_IN_PROGRESS"):
+        ops._wait_while_busy([_Stack("dev/alb", ["UPDATE_ROLLBACK_IN_PROGRESS"])], minutes=0, poll=0)

@@ -249,3 +249,23 @@ def test_expand_macros__nested_values_and_case_insensitive_names():
     variables = {"outer": "a $(Inner) c", "inner": "b"}
 
     assert expand_macros("$(OUTER) $(missing)", variables) == "a b c $(missing)"
+
+
+def test_independent_jobs__run_at_the_same_time_as_with_parallel_agents(agent, tmp_path):
+    # `waits` sees the flag only if `signals` runs while it waits: run one after the other, it fails.
+    flag = tmp_path / "flag"
+    outcome, _ = run(
+        agent,
+        tmp_path,
+        f"""\
+        jobs:
+          - job: waits
+            steps:
+              - bash: for i in $(seq 100); do test -f {flag} && exit 0; sleep 0.1; done; exit 1
+          - job: signals
+            steps:
+              - bash: sleep 0.5; touch {flag}
+        """,
+    )
+
+    assert results(outcome) == {"waits": "Succeeded", "signals": "Succeeded"}
