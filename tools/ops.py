@@ -26,6 +26,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
@@ -116,12 +117,33 @@ def prerequisites(path: str, variables: dict[str, str], wait: bool = False, poll
 
 
 def push_image(env: str, variables: dict[str, str]) -> None:
-    """Run the litellm stack's !push_image hook on its own: build and push unless ECR has the tag."""
-    stack = _stacks(env, variables)[f"{env}/litellm"]
+    """The litellm stack's !push_image hook, on its own: build and push unless ECR has the tag.
+
+    Only what the image needs is resolved: the security stack's repository and the stack's
+    ``ImageTag`` and ``CpuArchitecture``. Reading the stack's parameters would resolve every one
+    of them, the network's and load balancer's outputs included, which do not exist yet when a
+    first deploy builds the image beside their creation.
+    """
+    from llmgw_hooks.image_build import ImageError
+    from llmgw_hooks.push_image import ensure_image
+
+    stacks = _stacks(env, variables)
+    stack = stacks[f"{env}/litellm"]
     hooks = [h for h in stack.hooks.get("before_launch", []) if type(h).__name__ == "PushImage"]
     if not hooks:
         raise OpsError(f"{env}/litellm.yaml has no !push_image hook")
-    hooks[0].run()
+    security = stacks[f"{env}/security"]
+    if _status(security) is None:
+        raise OpsError(f"{env}/security does not exist yet: the image's repository is its; launch it first")
+    raw = stack._parameters  # Sceptre's unresolved parameters: resolve two, not all
+    tag = raw["ImageTag"].resolve() if hasattr(raw["ImageTag"], "resolve") else str(raw["ImageTag"])
+    project = Path(stack.stack_group_config.get("project_path", "."))
+    try:
+        ensure_image(stack.connection_manager, project / str(hooks[0].argument or "image"),
+                     outputs(security)["RepositoryUri"], tag, str(raw.get("CpuArchitecture", "X86_64")),
+                     logging.getLogger("image"))  # fmt: skip
+    except ImageError as err:
+        raise OpsError(f"{env}/litellm: {err}") from None
 
 
 def redeploy(env: str, variables: dict[str, str], poll: float = 15) -> None:
