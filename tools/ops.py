@@ -88,15 +88,18 @@ def _wait_while_busy(stacks: list[Any], minutes: int, poll: float) -> None:
             return
         if time.monotonic() > deadline:
             raise OpsError(f"still busy after {minutes} minutes: " + ", ".join(f"{n} {st}" for n, st in busy.items()))
-        print("prerequisites: waiting for " + ", ".join(f"{n} ({st})" for n, st in sorted(busy.items())))
+        print("waiting for " + ", ".join(f"{n} ({st})" for n, st in sorted(busy.items())))
         time.sleep(poll)
 
 
-def prerequisites(path: str, variables: dict[str, str], wait: bool = False, poll: float = 15) -> None:
+def prerequisites(
+    path: str, variables: dict[str, str], wait: bool = False, poll: float = 15, deployed: bool = False
+) -> None:
     """Fail if a dependency of ``path`` is unhealthy; report the ones a launch creates first.
 
     With ``wait``, a stack (``path`` or a dependency) that another run is updating is waited
     out, up to 30 minutes, instead of failing as ``ROLLBACK_IN_PROGRESS`` or colliding with it.
+    With ``deployed``, a missing dependency fails too: for a pipeline that launches only ``path``.
     """
     stacks = _stacks(path, variables)
     name = path.removesuffix(".yaml")
@@ -107,6 +110,10 @@ def prerequisites(path: str, variables: dict[str, str], wait: bool = False, poll
         _wait_while_busy([stacks[name], *dependencies], minutes=30, poll=poll)
     for dependency in dependencies:
         status = _status(dependency)
+        if status is None and deployed:
+            raise OpsError(
+                f"{dependency.name} does not exist: deploy it first (its stack pipeline, or the litellm one)"
+            )
         if status is None:
             print(f"prerequisites: {dependency.name} does not exist yet; it is launched before {path}")
         elif status not in HEALTHY:
@@ -191,34 +198,48 @@ def _protected(stack: Any) -> bool:
     return any(type(h).__name__ == "ProtectStack" for h in stack.hooks.get("after_launch", []))
 
 
+_GONE = ("DBInstanceNotFound", "DBInstanceNotFoundFault", "LoadBalancerNotFound")
+
+
 def _set_protection(stack: Any, on: bool) -> list[str]:
-    """Termination protection of ``stack``, and deletion protection of its database or load balancer."""
-    done = []
+    """Termination protection of ``stack``, and deletion protection of its database or load balancer.
+
+    A database or load balancer the stack's delete already removed is reported as gone, so a
+    teardown that failed halfway can be protected again, and run again.
+    """
+    from botocore.exceptions import ClientError
+
+    state = "on" if on else "off"
     stack.connection_manager.call(
         service="cloudformation",
         command="update_termination_protection",
         kwargs={"StackName": stack.external_name, "EnableTerminationProtection": on},
     )
-    state = "on" if on else "off"
-    done.append(f"termination protection {state} for {stack.external_name}")
+    done = [f"termination protection {state} for {stack.external_name}"]
     found = outputs(stack)
+    calls = []
     if "DBInstanceIdentifier" in found:
-        stack.connection_manager.call(
-            service="rds",
-            command="modify_db_instance",
-            kwargs={"DBInstanceIdentifier": found["DBInstanceIdentifier"], "DeletionProtection": on,
-                    "ApplyImmediately": True},
-        )  # fmt: skip
         snapshot = "" if on else " (a final snapshot is still taken)"
-        done.append(f"deletion protection {state} for database {found['DBInstanceIdentifier']}{snapshot}")
+        calls.append((
+            f"database {found['DBInstanceIdentifier']}", snapshot, "rds", "modify_db_instance",
+            {"DBInstanceIdentifier": found["DBInstanceIdentifier"], "DeletionProtection": on, "ApplyImmediately": True},
+        ))  # fmt: skip
     if "LoadBalancerArn" in found:
-        stack.connection_manager.call(
-            service="elbv2",
-            command="modify_load_balancer_attributes",
-            kwargs={"LoadBalancerArn": found["LoadBalancerArn"],
-                    "Attributes": [{"Key": "deletion_protection.enabled", "Value": str(on).lower()}]},
-        )  # fmt: skip
-        done.append(f"deletion protection {state} for load balancer {found['LoadBalancerArn'].rsplit('/', 2)[-2]}")
+        calls.append((
+            f"load balancer {found['LoadBalancerArn'].rsplit('/', 2)[-2]}", "", "elbv2",
+            "modify_load_balancer_attributes",
+            {"LoadBalancerArn": found["LoadBalancerArn"],
+             "Attributes": [{"Key": "deletion_protection.enabled", "Value": str(on).lower()}]},
+        ))  # fmt: skip
+    for label, note, service, command, kwargs in calls:
+        try:
+            stack.connection_manager.call(service=service, command=command, kwargs=kwargs)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in _GONE:
+                raise
+            done.append(f"{label} is already gone")
+            continue
+        done.append(f"deletion protection {state} for {label}{note}")
     return done
 
 
@@ -238,17 +259,25 @@ def unprotect(target: str, variables: dict[str, str]) -> None:
             print(f"unprotect: {line}")
 
 
-def protect(target: str, variables: dict[str, str]) -> None:
+def protect(target: str, variables: dict[str, str], wait_minutes: float = 12, poll: float = 15) -> None:
     """Put back, on whatever of ``target`` still exists, the guards its config gives it.
 
-    For a teardown that failed or was cancelled: the stacks a ``!protect_stack`` hook
-    protects get termination protection again, and their database or load balancer its
-    deletion protection. Everything is tried; what could not be protected fails the run.
+    For a teardown that failed or was cancelled. A cancel does not stop CloudFormation's delete,
+    so a stack still mid-operation is waited out first (up to ``wait_minutes``, within the job's
+    cancel timeout); one that is gone by then needs nothing. The stacks a ``!protect_stack`` hook
+    protects get termination protection again, and their database or load balancer its deletion
+    protection. Everything is tried; what could not be protected fails the run.
     """
     stacks = _stacks(target.split("/")[0], variables)
+    scope = [s for s in _scope(target, stacks) if _protected(s)]
+    try:
+        _wait_while_busy(scope, minutes=wait_minutes, poll=poll)
+    except OpsError as err:
+        print(f"protect: {err}; protecting what is there")
     failures = []
-    for stack in _scope(target, stacks):
-        if not _protected(stack):
+    for stack in scope:
+        if _status(stack) is None:
+            print(f"protect: {stack.external_name} is gone; nothing to protect")
             continue
         try:
             for line in _set_protection(stack, on=True):
@@ -370,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     prerequisites_parser = commands.add_parser("prerequisites")
     prerequisites_parser.add_argument("stack", help="e.g. dev/litellm.yaml")
     prerequisites_parser.add_argument("--wait", action="store_true", help="wait out stacks that are mid-update")
+    prerequisites_parser.add_argument("--deployed", action="store_true", help="fail on a dependency that is missing")
     for name in ("push-image", "redeploy"):
         commands.add_parser(name).add_argument("env", choices=["dev", "prod"])
     for name in ("unprotect", "protect"):
@@ -394,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     try:
         if args.command == "prerequisites":
-            prerequisites(args.stack, variables, wait=args.wait)
+            prerequisites(args.stack, variables, wait=args.wait, deployed=args.deployed)
         elif args.command == "push-image":
             push_image(args.env, variables)
         elif args.command == "redeploy":

@@ -1,6 +1,7 @@
-"""Start a taskcat run's gateway and smoke-test it, with the code the Sceptre hooks run.
+"""Start a taskcat run's gateway and smoke-test it, with the code the Sceptre hooks run; clean up after it.
 
-    python -m tools.taskcat_gateway PROJECT_NAME [--region us-east-1] [--requests 20]
+    python -m tools.taskcat_gateway start PROJECT_NAME [--region us-east-1] [--requests 20]
+    python -m tools.taskcat_gateway clean PROJECT_NAME [--region us-east-1]
 
 taskcat runs no Sceptre hooks, so its stacks come up with ``MinCapacity`` 0: no image pushed, no
 secret seeded, no task. Between the stacks' creation (``taskcat test run --no-delete``) and
@@ -16,8 +17,12 @@ tests the product:
 4. runs ``tools.ops smoke``'s checks through the run's load balancer.
 
 A run's tests are the stacks taskcat tagged ``taskcat-project-name`` = PROJECT_NAME; their
-nested stacks are found by logical id (tools/taskcat_build.py's LOGICAL_IDS). Failures end in
-one line and exit status 1.
+nested stacks are found by logical id (tools/taskcat_build.py's LOGICAL_IDS).
+
+``clean`` follows ``taskcat test clean``, which deletes the stacks but logs and swallows a failed
+delete, and with ``--no-delete`` keeps its staging bucket (``tcat-<project>-<8 random>``): it
+fails if a stack of the run is left, naming it, and empties and deletes the run's bucket.
+Failures end in one line and exit status 1.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -105,6 +111,7 @@ def _wait_for_service(calls: Boto3Calls, cluster: str, service: str, minutes: fl
 
 def start(calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10) -> tuple[str, str, str]:
     """Push, seed, scale to one task; the ALB's service URL, its ARN and the master key."""
+    from llmgw_hooks.pipeline_macros import UnexpandedMacroError, refuse_macro
     from llmgw_hooks.push_image import ensure_image
     from llmgw_hooks.secret_store import read_json
     from llmgw_hooks.secret_values import SecretValueError
@@ -117,8 +124,10 @@ def start(calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10
                  parameters.get("CpuArchitecture", "X86_64"), LOG)  # fmt: skip
     offered = {k: os.environ.get(k, "") for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")}
     try:
+        for name, value in offered.items():
+            refuse_macro(name, value, "taskcat")
         seed_security_secrets(calls, security, offered, overwrite=False, logger=LOG)
-    except SecretValueError as err:
+    except (SecretValueError, UnexpandedMacroError) as err:
         raise GatewayError(f"{test}: {err}") from None
     seed_database_url_secret(calls, security["DatabaseSecretArn"], calls.session.region_name, LOG)
     cluster, service = litellm["ClusterName"], litellm["ServiceName"]
@@ -132,7 +141,9 @@ def start(calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10
         {"ServiceNamespace": "ecs", "ResourceId": resource, "ScalableDimension": "ecs:service:DesiredCount",
          "MinCapacity": max(1, target["MinCapacity"]), "MaxCapacity": target["MaxCapacity"]},
     )  # fmt: skip
-    # Application Auto Scaling raises a target below its new minimum to it: a task starts.
+    # RegisterScalableTarget documents moving capacity into the range for a new target only; for
+    # this update, the scale-out is asked for directly, as a scaling policy would.
+    calls.call("ecs", "update_service", {"cluster": cluster, "service": service, "desiredCount": 1})
     LOG.info("%s: %s/%s scaled to MinCapacity 1; waiting for its task", test, cluster, service)
     LOG.info("%s: %s", test, _wait_for_service(calls, cluster, service, minutes=15, poll=poll))
     key = read_json(calls, security["MasterKeySecretArn"])["LITELLM_MASTER_KEY"]
@@ -149,8 +160,39 @@ def run(project: str, region: str, model: str, requests: int, poll: float = 10) 
         smoke_url(url.rstrip("/"), load_balancer, key, model=model, requests=requests, concurrency=2)
 
 
+def clean(project: str, region: str) -> None:
+    """Fail if a stack of the run is left; empty and delete the run's staging bucket."""
+    calls = Boto3Calls(region)
+    cloudformation = calls.session.client("cloudformation")
+    left = []
+    for page in cloudformation.get_paginator("describe_stacks").paginate():
+        for stack in page["Stacks"]:
+            tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+            if tags.get("taskcat-project-name") == project and not stack.get("ParentId"):
+                left.append(f"{stack['StackName']} ({stack['StackStatus']})")
+    s3 = calls.session.client("s3")
+    # taskcat's generate_bucket_name: "tcat" + f"-{project}-" (cut to 63 minus its length) + 8 random
+    middle = f"-{project}-"
+    prefix = "tcat" + middle[: 63 - len(middle)]
+    for bucket in s3.list_buckets()["Buckets"]:
+        name = bucket["Name"]
+        if not (name.startswith(prefix) and re.fullmatch(r"[a-z0-9]{8}", name[len(prefix) :])):
+            continue
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]  # fmt: skip
+            if doomed:
+                s3.delete_objects(Bucket=name, Delete={"Objects": doomed, "Quiet": True})
+        s3.delete_bucket(Bucket=name)
+        print(f"taskcat-gateway: deleted the run's staging bucket {name}")
+    if left:
+        raise GatewayError("taskcat's clean-up left " + ", ".join(left) + ": delete them by hand")
+    print(f"taskcat-gateway: nothing of {project} is left")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "clean"])
     parser.add_argument("project", help="the taskcat project name (TASKCAT_PROJECT_NAME)")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
     parser.add_argument("--model", default="gpt-4o-mini")
@@ -158,12 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from llmgw_hooks.image_build import ImageError
     from tools.ops import OpsError
 
     try:
-        run(args.project, args.region, args.model, args.requests)
-    except (GatewayError, OpsError) as err:
-        print(f"taskcat-gateway: {err}", file=sys.stderr)
+        if args.command == "start":
+            run(args.project, args.region, args.model, args.requests)
+        else:
+            clean(args.project, args.region)
+    except (GatewayError, OpsError, ImageError, ClientError, BotoCoreError) as err:
+        print(f"taskcat-gateway: {str(err).strip().splitlines()[0]}", file=sys.stderr)
         return 1
     return 0
 

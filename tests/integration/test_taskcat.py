@@ -17,6 +17,8 @@ import yaml
 
 from tools.render import ROOT, StackOutputRef, launch_batches, render_environment
 from tools.taskcat_build import LOGICAL_IDS, TASKCAT_OVERRIDES, VARIANTS, build, entrypoint
+from tools.taskcat_gateway import GatewayError
+from tools.taskcat_gateway import clean as clean_run
 from tools.taskcat_gateway import run as start_gateways
 
 OVERRIDDEN = {key for overrides in TASKCAT_OVERRIDES.values() for key in overrides}
@@ -119,6 +121,28 @@ def test_taskcat_run__every_test_completes_serves_a_smoke_tested_gateway_and_is_
             test.clean_up()
         left = _stack_statuses(emulator.client("cloudformation"))
         assert left == {}, "taskcat's clean-up deletes every stack"
+        # the pipeline's last step: nothing of the run left, its staging bucket deleted
+        project = test.config.config.project.name
+        s3 = emulator.client("s3")
+        s3.create_bucket(Bucket=f"tcat-{project}-k3p9x2m1")  # what --no-delete leaves
+        s3.put_object(Bucket=f"tcat-{project}-k3p9x2m1", Key="litellm-gateway/main.yaml", Body=b"{}")
+        s3.create_bucket(Bucket=f"tcat-{project}-other-k3p9x2m1")  # another project's: kept
+        s3.put_bucket_versioning(Bucket=f"tcat-{project}-k3p9x2m1", VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket=f"tcat-{project}-k3p9x2m1", Key="litellm-gateway/main.yaml", Body=b"{}")
+        with mock.patch.dict(os.environ, emulator.env):
+            clean_run(project, "us-east-1")
+        buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+        assert f"tcat-{project}-k3p9x2m1" not in buckets and f"tcat-{project}-other-k3p9x2m1" in buckets
+        # a stack taskcat's clean-up failed to delete (it only logs that) fails the check, named
+        cloudformation = emulator.client("cloudformation")
+        cloudformation.create_stack(
+            StackName="tCaT-dev-leftover", TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+            Tags=[{"Key": "taskcat-project-name", "Value": project}],
+        )  # fmt: skip
+        emulator.wait_for_stack("tCaT-dev-leftover")
+        with mock.patch.dict(os.environ, emulator.env), pytest.raises(GatewayError, match="left tCaT-dev-leftover"):
+            clean_run(project, "us-east-1")
+        cloudformation.delete_stack(StackName="tCaT-dev-leftover")
 
 
 def _failures(cloudformation) -> list[str]:

@@ -37,7 +37,7 @@ def test_wait_while_busy__a_stack_mid_update__is_waited_out_then_passes(capsys):
 
     ops._wait_while_busy(stacks, minutes=1, poll=0)
 
-    assert capsys.readouterr().out.count("prerequisites: waiting for dev/security") == 2
+    assert capsys.readouterr().out.count("waiting for dev/security") == 2
 
 
 def test_wait_while_busy__still_busy_at_the_deadline__fails_naming_the_stack():

@@ -98,16 +98,16 @@ def test_taskcat_pipeline__runs_the_tests_taskcat_yml_names_and_always_cleans_up
     # a queued run cannot point its create-and-delete at another account
     assert parameters["awsServiceConnection"]["values"] == ["aws-litellm-taskcat"]
     body = compiled("azure-pipelines-taskcat.yml")
-    run, clean = body["jobs"]
+    run, gateway, clean = body["jobs"]
     assert "--no-delete" in aws_steps(run)[0]["inputs"]["inlineScript"]
-    assert (clean["dependsOn"], clean["condition"], int(clean["cancelTimeoutInMinutes"])) == (
-        ["taskcat"],
-        "always()",
-        15,
-    )
-    assert 'taskcat test clean "$TASKCAT_PROJECT_NAME"' in aws_steps(clean)[0]["inputs"]["inlineScript"]
     # between the create and the clean-up, the run's gateway is started and smoke-tested
-    assert "python -m tools.taskcat_gateway" in aws_steps(run)[1]["inputs"]["inlineScript"]
+    assert gateway["dependsOn"] == ["taskcat"]
+    assert "python -m tools.taskcat_gateway start" in aws_steps(gateway)[0]["inputs"]["inlineScript"]
+    assert (clean["dependsOn"], clean["condition"]) == (["taskcat", "gateway"], "always()")
+    assert int(clean["cancelTimeoutInMinutes"]) == 15
+    script = aws_steps(clean)[0]["inputs"]["inlineScript"]
+    assert 'taskcat test clean "$TASKCAT_PROJECT_NAME"' in script
+    assert 'python -m tools.taskcat_gateway clean "$TASKCAT_PROJECT_NAME"' in script
     variables = {v["name"]: v["value"] for v in body["variables"] if "name" in v}
     assert variables["TASKCAT_PROJECT_NAME"] == f"{taskcat['project']['name']}-$(Build.BuildId)"
 
