@@ -43,3 +43,32 @@ def test_wait_while_busy__a_stack_mid_update__is_waited_out_then_passes(capsys):
 def test_wait_while_busy__still_busy_at_the_deadline__fails_naming_the_stack():
     with pytest.raises(ops.OpsError, match=r"still busy after 0 minutes: dev/alb UPDATE_ROLLBACK_IN_PROGRESS"):
         ops._wait_while_busy([_Stack("dev/alb", ["UPDATE_ROLLBACK_IN_PROGRESS"])], minutes=0, poll=0)
+
+
+class _HalfDeleted:
+    """A DELETE_FAILED database stack whose DB instance its delete already removed."""
+
+    external_name = "litellm-prod-database"
+
+    def __init__(self) -> None:
+        self.connection_manager = self
+        self.calls: list[str] = []
+
+    def call(self, service: str, command: str, kwargs: dict) -> dict:
+        from botocore.exceptions import ClientError
+
+        self.calls.append(command)
+        if command == "describe_stacks":
+            return {"Stacks": [{"Outputs": [{"OutputKey": "DBInstanceIdentifier", "OutputValue": "prod-litellm-db"}]}]}
+        if command == "modify_db_instance":
+            raise ClientError({"Error": {"Code": "DBInstanceNotFound", "Message": "not found"}}, command)
+        return {}
+
+
+def test_set_protection__a_database_the_delete_already_removed__is_reported_gone_not_an_error():
+    stack = _HalfDeleted()
+
+    lines = ops._set_protection(stack, on=True)
+
+    assert lines == ["termination protection on for litellm-prod-database", "database prod-litellm-db is already gone"]
+    assert stack.calls == ["update_termination_protection", "describe_stacks", "modify_db_instance"]
