@@ -119,7 +119,7 @@ gateway-down: $(STAMP) ## Stop the local gateway
 bench: $(GATEWAY_STAMP) ## Load-test the gateway: production settings vs the guide's, on one vCPU each (wrk, ~90 s)
 	$(GATEWAY_VENV)/bin/python -m tools.bench
 
-rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) ## Run the Azure DevOps pipelines' compiled steps against a fresh local emulator, scenario by scenario (~5 min)
+rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) ## Run the Azure DevOps pipelines' compiled steps against a fresh local emulator, scenario by scenario (~4 min)
 	$(BIN)/python -m tools.pipeline_rehearse $(SCENARIOS)
 
 test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) $(POSTGRES_SERVER) ## Run every test (unit and integration)

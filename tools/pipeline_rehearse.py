@@ -746,7 +746,8 @@ def rehearse(names: list[str]) -> int:
                     if found:
                         break
     elapsed = time.monotonic() - started
-    print(f"rehearse-pipelines: {len(scenarios)} scenarios, {runs} pipeline runs, {elapsed:.0f} s, "
+    plural = "s" if len(scenarios) != 1 else ""
+    print(f"rehearse-pipelines: {len(scenarios)} scenario{plural}, {runs} pipeline runs, {elapsed:.0f} s, "
           f"{len(problems)} problems")  # fmt: skip
     for problem in problems:
         print(f"rehearse-pipelines: {problem}", file=sys.stderr)

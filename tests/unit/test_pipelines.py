@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import shutil
 from pathlib import Path
 
@@ -28,20 +27,23 @@ GUIDE_FILES = [
 
 
 @pytest.fixture(scope="module")
-def sceptre_dependencies() -> dict[str, list[str]]:
-    """Each stack's dependency closure in launch order, as Sceptre reads config/prod."""
+def sceptre_graph() -> dict[str, set[str]]:
+    """Each prod stack's direct dependencies, as Sceptre reads config/prod (stack_output ones included)."""
     from tools.render import _plan
 
-    stacks, _ = _plan(
-        "prod", {"domain_name": "llm.example.com", "hosted_zone_id": "Z1"}, examples=True
-    ).config_reader.construct_stacks()
-    by_name = {s.name.split("/")[1]: s for s in stacks if s.name.startswith("prod/")}
+    variables = {"domain_name": "llm.example.com", "hosted_zone_id": "Z1"}
+    stacks, _ = _plan("prod", variables, examples=True).config_reader.construct_stacks()
+    name = lambda d: (d if isinstance(d, str) else d.name).split("/")[1]  # noqa: E731
+    return {s.name.split("/")[1]: {name(d) for d in s.dependencies} for s in stacks if s.name.startswith("prod/")}
+
+
+@pytest.fixture(scope="module")
+def sceptre_dependencies(sceptre_graph) -> dict[str, list[str]]:
+    """Each stack's dependency closure, in launch order."""
     order = ["security", "network", "alb", "database", "litellm"]
 
     def closure(name: str) -> set[str]:
-        direct = {
-            d.name.split("/")[1] if not isinstance(d, str) else d.split("/")[1] for d in by_name[name].dependencies
-        }
+        direct = sceptre_graph[name]
         return direct.union(*(closure(d) for d in direct)) if direct else set()
 
     return {name: [s for s in order if s in closure(name)] for name in order}
@@ -112,13 +114,17 @@ def test_taskcat_pipeline__runs_the_tests_taskcat_yml_names_and_always_cleans_up
     assert variables["TASKCAT_PROJECT_NAME"] == f"{taskcat['project']['name']}-$(Build.BuildId)"
 
 
-def test_stack_pipeline__launches_every_dependency_first_in_sceptres_order_one_job_each(sceptre_dependencies):
+def test_stack_pipeline__launches_every_dependency_first_in_sceptres_batches_one_job_each(
+    sceptre_dependencies, sceptre_graph
+):
     for stack, closure in sceptre_dependencies.items():
         jobs = jobs_of(compiled(f"azure-pipelines-{stack}.yml", environment="prod"))
         launches = [name.removeprefix("launch_") for name in jobs if name.startswith("launch_")]
         assert launches == [*closure, stack], stack
-        for earlier, later in itertools.pairwise(launches):
-            assert f"launch_{earlier}" in jobs[f"launch_{later}"]["dependsOn"], (stack, later)
+        for launched in launches:
+            # each waits for exactly its Sceptre dependencies (and the pre-flight, and litellm the image)
+            waits = {d.removeprefix("launch_") for d in jobs[f"launch_{launched}"]["dependsOn"]} - {"preflight"}
+            assert waits - {"image"} == sceptre_graph[launched], (stack, launched)
 
 
 def test_litellm_pipeline__builds_the_image_only_once_the_security_stack_holds_its_repository():
