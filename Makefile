@@ -110,7 +110,7 @@ rotate: $(STAMP) ## Rotate a secret of the running rehearsal now, as Secrets Man
 local-down: $(STAMP) ## Stop the local AWS emulator, with every task, listener and database it runs (its contents are lost)
 	@$(BIN)/python -m tools.local down
 
-gateway: $(STAMP) $(GATEWAY_STAMP) ## Run the pinned LiteLLM proxy with the image's config and a fake upstream on 127.0.0.1:4000
+gateway: $(STAMP) $(GATEWAY_STAMP) ## Run the pinned LiteLLM proxy with the image's config and a fake upstream on 127.0.0.1:GATEWAY_PORT (4000)
 	@$(BIN)/python -m tools.gateway up
 
 gateway-down: $(STAMP) ## Stop the local gateway

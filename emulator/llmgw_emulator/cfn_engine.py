@@ -26,7 +26,8 @@ __all__ = ["UnsupportedResourceTypeError", "install"]
 
 _INSTALLED = False
 
-# Custom resources run Lambda code, which this emulator cannot execute.
+# Custom resources: the emulator runs Lambda functions, but not the custom-resource protocol (the
+# request event, and the response put to the pre-signed URL), so it refuses them by name.
 _NEEDS_LAMBDA = ("Custom::", "AWS::CloudFormation::CustomResource")
 
 
@@ -51,7 +52,7 @@ def _refuse_unsupported_types() -> None:
     def resource_class_from_type(resource_type: str) -> Any:
         if resource_type.startswith(_NEEDS_LAMBDA):
             raise UnsupportedResourceTypeError(
-                f"{resource_type} is not supported by the local emulator: custom resources need Lambda"
+                f"{resource_type} is not supported by the local emulator: it does not run the custom-resource protocol"
             )
         if resource_type not in parsing.NULL_MODELS and resource_type not in parsing.get_model_map():
             raise UnsupportedResourceTypeError(f"{resource_type} is not supported by the local emulator")

@@ -96,7 +96,9 @@ def report(scenario: str, clients: list[Client]) -> str:
     lines = []
     for client in clients:
         failed = client.failures
-        first = f"; first: {failed[0].status} {failed[0].detail[:120]}" if failed else ""
+        # one line, whatever the detail holds (a 502's HTML page spans many)
+        detail = " ".join(failed[0].detail.split())[:120] if failed else ""
+        first = f"; first: {failed[0].status} {detail}" if failed else ""
         lines.append(f"{scenario}: {client.name}: {len(client.results)} requests, {len(failed)} failed{first}")
     SCENARIO_LINES.extend(lines)
     text = "\n".join(lines)

@@ -68,11 +68,12 @@ def test_unsupported_type__fails_the_create_naming_the_type_and_rolls_back(emula
     assert not [t for t in topics if stack["StackName"] in t["TopicArn"]], "rollback leaves nothing behind"
 
 
-def test_custom_resource__fails_because_lambda_cannot_run_here(emulator):
+def test_custom_resource__is_refused_naming_the_protocol_the_emulator_lacks(emulator):
     stack = create(emulator, {"Thing": {"Type": "Custom::Seed", "Properties": {"ServiceToken": "arn:aws:lambda:x"}}})
 
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    assert any("custom resources need Lambda" in e.get("ResourceStatusReason", "") for e in stack["Events"])
+    reasons = [e.get("ResourceStatusReason", "") for e in stack["Events"]]
+    assert any("does not run the custom-resource protocol" in r for r in reasons), reasons
 
 
 def test_update_without_changes__is_refused_as_cloudformation_does(emulator):
