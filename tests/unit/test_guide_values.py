@@ -255,6 +255,14 @@ def test_compute__workers_match_the_tasks_vcpus(deployed, env):
 
 
 @BOTH
+def test_startup__reads_the_model_cost_map_from_the_image_not_from_the_internet(deployed, env):
+    # Without it every task fetches the cost map from GitHub as it starts, through the NAT
+    # gateway, and waits on it when GitHub is slow or unreachable (LiteLLM's production page).
+    environment = {e["Name"]: str(e["Value"]) for e in container(deployed, env)["Environment"]}
+    assert environment.get("LITELLM_LOCAL_MODEL_COST_MAP") == "True"
+
+
+@BOTH
 def test_compute__every_secret_comes_from_secrets_manager_never_the_environment(deployed, env):
     definition = container(deployed, env)
     sources = {s["Name"]: s["ValueFrom"]["Fn::Sub"] for s in definition["Secrets"]}
