@@ -47,8 +47,8 @@ SWEEP_SECONDS = 4
 HALF_LOAD_SECONDS = 8
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
 CONFIGS = {
-    "production": {"LITELLM_LOG": "ERROR", "NUM_WORKERS": "1"},
-    "guide": {"LITELLM_LOG": "DEBUG", "NUM_WORKERS": "1"},
+    "production": {"LITELLM_LOG": "ERROR", "NUM_WORKERS": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    "guide": {"LITELLM_LOG": "DEBUG", "NUM_WORKERS": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
 }
 WRK_SCRIPT = """
 wrk.method = "POST"

@@ -111,6 +111,7 @@ def up() -> None:
         OPENAI_API_BASE=f"http://{HOST}:{upstream_port()}/v1",
         LITELLM_LOG="INFO",
         NUM_WORKERS="1",
+        LITELLM_LOCAL_MODEL_COST_MAP="True",  # as the task definition sets it
     )
     command = [
         str(LITELLM),
