@@ -91,6 +91,16 @@ def _answers(url: str) -> bool:
         return False
 
 
+def wait_until_answering(url: str, process: subprocess.Popen[Any], seconds: float = 30) -> bool:
+    """Whether the emulator ``process`` serves ``url`` within ``seconds``; False once it has exited."""
+    deadline = time.monotonic() + seconds
+    while not _answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def _port_taken() -> bool:
     with socket.socket() as probe:
         return probe.connect_ex((HOST, port())) == 0
@@ -145,12 +155,9 @@ def up() -> None:
             env={**os.environ, "LLMGW_LISTENER_PORTS": f"80={gateway_port()}"},
         )
     PID_FILE.write_text(str(process.pid))
-    deadline = time.monotonic() + 30
-    while not _answers(endpoint()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            tail = LOG_FILE.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise LocalError(f"the emulator did not start: {tail[0]}")
-        time.sleep(0.2)
+    if not wait_until_answering(endpoint(), process):
+        tail = LOG_FILE.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise LocalError(f"the emulator did not start: {tail[0]}")
     print(f"emulator: started on {endpoint()} (pid {process.pid}, log {LOG_FILE.relative_to(ROOT)})")
     # What it plays and what stands in for what, as it says at start (the README explains each).
     wanted = ("emulator: playing", "emulator: ECS", "emulator: stand-in:")

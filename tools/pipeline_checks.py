@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tools.pipeline_expand import Expanded, ExpansionError, expand, parameter_sets
+from tools.pipeline_expand import Expanded, ExpansionError, declared_parameters, expand, parameter_sets
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLKIT_TASKS = ROOT / "azure-devops" / "schema" / "aws-toolkit-tasks.json"
@@ -268,7 +268,7 @@ def _timeouts(job: dict[str, Any], where: str, uses_aws: bool, cleanup: bool, cr
 def expansions(path: Path) -> Iterator[Expanded | str]:
     """The pipeline compiled for every enumerable parameter value; free-text ones carry a marker."""
     try:
-        declared = (expand(path).declared) if path else []
+        declared = declared_parameters(path)
     except ExpansionError as err:
         yield f"{path.name}: {err}"
         return

@@ -267,7 +267,6 @@ class Expanded:
     parameters: dict[str, Any]
     body: dict[str, Any]
     templates: list[Path] = field(default_factory=list)
-    declared: list[dict[str, Any]] = field(default_factory=list)
 
     def stages(self) -> list[dict[str, Any]]:
         """The pipeline as stages of jobs, as Azure DevOps reads a pipeline of jobs or steps alone."""
@@ -517,7 +516,7 @@ def expand(path: Path, values: dict[str, Any] | None = None) -> Expanded:
     leftover = [s for s in _strings(body) if "${{" in s]
     if leftover:
         raise ExpansionError(f"{_short(path)}: an expression was left unexpanded: {leftover[0][:80]!r}")
-    return Expanded(path, parameters, body, expander.templates, declared)
+    return Expanded(path, parameters, body, expander.templates)
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -533,9 +532,15 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(value)
 
 
+def declared_parameters(path: Path) -> list[dict[str, Any]]:
+    """The runtime parameters a pipeline declares, as written."""
+    document = _load(path.resolve())
+    return (document.get("parameters") or []) if isinstance(document, dict) else []
+
+
 def parameter_sets(path: Path) -> list[dict[str, Any]]:
     """Every combination of the pipeline's enumerable parameters (``values:`` lists and Booleans)."""
-    declared = (_load(path.resolve()) or {}).get("parameters") or []
+    declared = declared_parameters(path)
     choices: list[tuple[str, list[Any]]] = []
     for declaration in declared:
         if declaration.get("values") is not None:

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.local import wait_until_answering
 from tools.pipeline_expand import ExpansionError, evaluate, expand
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -469,15 +470,8 @@ def emulator(image_context: Path, log: Path) -> Iterator[str]:
         )  # fmt: skip
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RehearsalError(f"the emulator did not start; see {log}") from None
-                time.sleep(0.2)
+        if not wait_until_answering(endpoint, process):
+            raise RehearsalError(f"the emulator did not start; see {log}")
         yield endpoint
     finally:
         process.terminate()

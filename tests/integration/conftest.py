@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tools.local import LOCAL_PROVIDER_KEY
+from tools.local import LOCAL_PROVIDER_KEY, wait_until_answering
 from tools.render import ROOT
 
 EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
@@ -151,17 +151,10 @@ def start_emulator(account: str = "new", project: Path | None = None) -> tuple[s
         },
     )
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log.seek(0)
-                pytest.fail(f"emulator did not start: {log.read()[-2000:]}")
-            time.sleep(0.2)
+    if not wait_until_answering(endpoint, process):
+        process.kill()
+        log.seek(0)
+        pytest.fail(f"emulator did not start: {log.read()[-2000:]}")
     return process, Emulator(endpoint, log, process)
 
 
