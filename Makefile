@@ -125,7 +125,7 @@ rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVE
 test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) $(POSTGRES_SERVER) ## Run every test (unit and integration)
 	$(BIN)/pytest
 
-unit: $(STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) ## Run the fast tests only (unit tests; about 1 min)
+unit: $(STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) ## Run the fast tests only (unit tests; about 1½ min)
 	$(BIN)/pytest tests/unit
 
 rds-ca-bundle: $(STAMP) ## Refresh image/rds-ca/<region>.pem from AWS's published RDS CA bundle (needs truststore.pki.rds.amazonaws.com)
