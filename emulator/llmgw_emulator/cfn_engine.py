@@ -20,15 +20,11 @@ from typing import Any
 from moto.cloudformation import models, parsing
 from moto.cloudformation.exceptions import ValidationError
 
-from . import cfn_async, property_support
+from . import cfn_async, cfn_custom_resources, property_support
 
 __all__ = ["UnsupportedResourceTypeError", "install"]
 
 _INSTALLED = False
-
-# Custom resources: the emulator runs Lambda functions, but not the custom-resource protocol (the
-# request event, and the response put to the pre-signed URL), so it refuses them by name.
-_NEEDS_LAMBDA = ("Custom::", "AWS::CloudFormation::CustomResource")
 
 
 class UnsupportedResourceTypeError(Exception):
@@ -50,10 +46,8 @@ def _refuse_unsupported_types() -> None:
 
     @functools.wraps(original)
     def resource_class_from_type(resource_type: str) -> Any:
-        if resource_type.startswith(_NEEDS_LAMBDA):
-            raise UnsupportedResourceTypeError(
-                f"{resource_type} is not supported by the local emulator: it does not run the custom-resource protocol"
-            )
+        if cfn_custom_resources.is_custom(resource_type):
+            return cfn_custom_resources.CustomResource  # moto's own model runs only create, and never waits
         if resource_type not in parsing.NULL_MODELS and resource_type not in parsing.get_model_map():
             raise UnsupportedResourceTypeError(f"{resource_type} is not supported by the local emulator")
         return original(resource_type)
@@ -260,6 +254,7 @@ def _roll_back_failed_creates() -> None:
                     f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user."
                 ),
             )
+            _UPDATE.created = set(stack.resource_map._parsed_resources)  # all of it: this create made it
             try:
                 stack.resource_map.delete()
             except Exception as err:
@@ -268,6 +263,8 @@ def _roll_back_failed_creates() -> None:
             else:
                 stack.status = "ROLLBACK_COMPLETE"
                 stack._add_stack_event("ROLLBACK_COMPLETE")
+            finally:
+                _UPDATE.created = None
             _drop_exports(self, stack)
             # A rolled-back stack has no outputs; evaluating them would try to
             # create the failed resources again.
@@ -337,6 +334,28 @@ def _references(value: Any, names: set[str]) -> bool:
     return False
 
 
+def _in_dependency_order(names: list[str], resources: dict[str, Any]) -> list[str]:
+    """``names`` ordered so that each comes after what it Refs, GetAtts or DependsOn, as CloudFormation updates.
+
+    moto updates in its own order, so a service that DependsOn a resource could be updated first.
+    """
+
+    def needs(name: str) -> set[str]:
+        body = resources.get(name) if isinstance(resources.get(name), dict) else {}
+        depends = body.get("DependsOn", [])
+        explicit = {depends} if isinstance(depends, str) else set(depends)
+        return {m for m in names if m != name and (m in explicit or _references(body.get("Properties", {}), {m}))}
+
+    template_order = [n for n in resources if n in names] + [n for n in names if n not in resources]
+    remaining, ordered = list(template_order), []
+    waits = {n: needs(n) for n in remaining}
+    while remaining:
+        ready = next((n for n in remaining if not waits[n] & set(remaining)), remaining[0])  # a cycle: template order
+        ordered.append(ready)
+        remaining.remove(ready)
+    return ordered
+
+
 def _update_what_references_a_replacement() -> None:
     """A resource is updated when a parameter it uses changes, and when a resource it Refs is replaced.
 
@@ -367,8 +386,8 @@ def _update_what_references_a_replacement() -> None:
                 for n in new
                 if n not in actions["Modify"] and n not in actions["Add"] and _references(new[n], replaced)
             ]
-            order = list(new)
-            actions["Modify"] = sorted(set(actions["Modify"]) | set(dependents), key=order.index)
+            actions["Modify"] = list(set(actions["Modify"]) | set(dependents))
+        actions["Modify"] = _in_dependency_order(actions["Modify"], new)
         return actions
 
     parsing.ResourceMap.build_resource_diff = build_resource_diff
@@ -420,16 +439,25 @@ def _roll_back_failed_updates() -> None:
         stack.status = "UPDATE_IN_PROGRESS"
         cfn_async.began(stack.stack_id)
         _UPDATE.cleanups, _UPDATE.failed = [], {}
+        _UPDATE.before = set(stack.resource_map._parsed_resources)
         try:
             try:
                 result = original(self, name, template, role_arn, parameters, tags)
             except Exception as err:
                 _roll_back(stack, err, previous_template, previous_parameters)
                 return stack
-            _clean_up()
+            if _UPDATE.cleanups:
+                # moto said UPDATE_COMPLETE already; on AWS that comes after the cleanup phase.
+                if stack.events and stack.events[-1].resource_status == "UPDATE_COMPLETE":
+                    stack.events.pop()
+                stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+                stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+                _clean_up()
+                stack.status = "UPDATE_COMPLETE"
+                stack._add_stack_event("UPDATE_COMPLETE")
             return result
         finally:
-            _UPDATE.cleanups = _UPDATE.failed = None
+            _UPDATE.cleanups = _UPDATE.failed = _UPDATE.before = _UPDATE.created = None
 
     models.CloudFormationBackend.update_stack = update_stack
 
@@ -458,6 +486,7 @@ def _roll_back(stack: models.Stack, err: Exception, template: str, parameters: d
     stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
     _UPDATE.cleanups, _UPDATE.failed = [], {}
+    _UPDATE.created = set(stack.resource_map._parsed_resources) - (getattr(_UPDATE, "before", None) or set())
     try:
         stack.template = template
         stack._parse_template()
@@ -484,7 +513,13 @@ def _is_already_gone(err: Exception) -> bool:
 
 
 def _delete_like_cloudformation() -> None:
-    """Snapshot databases whose policy says so, and count a resource already gone as deleted.
+    """Snapshot databases whose policy says so, keep what DeletionPolicy keeps, count what is gone as deleted.
+
+    ``Retain`` keeps a resource whenever it leaves the stack: a stack delete, an update that
+    removes it, and the rollback of the update or create that made it (which is why
+    ``RetainExceptOnCreate`` exists). ``RetainExceptOnCreate`` keeps it too, except when the
+    operation being rolled back created it.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html
 
     CloudFormation deletes children before parents; moto deletes in any
     order and retries, so a child whose parent took it along (a route with
@@ -494,6 +529,13 @@ def _delete_like_cloudformation() -> None:
 
     @functools.wraps(original)
     def _delete_resource(self: parsing.ResourceMap, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        policy = resource_json.get("DeletionPolicy")
+        if policy == "Retain":
+            return  # also when an update, or its rollback, removes it: the resource stays, orphaned
+        if policy == "RetainExceptOnCreate":
+            logical = next((k for k, v in self._parsed_resources.items() if v is parsed_resource), None)
+            if logical not in (getattr(_UPDATE, "created", None) or set()):
+                return  # kept, unless the operation being rolled back created it
         if resource_json.get("Type") == "AWS::RDS::DBInstance" and resource_json.get("DeletionPolicy") == "Snapshot":
             from moto.rds.models import rds_backends
 
@@ -509,6 +551,31 @@ def _delete_like_cloudformation() -> None:
                 raise
 
     parsing.ResourceMap._delete_resource = _delete_resource
+
+    def delete(self: parsing.ResourceMap) -> None:
+        """moto's stack delete, in reverse dependency order: what refers to a resource goes before it.
+
+        A custom resource's Delete needs its function, which the same stack may hold.
+        """
+        remaining = [k for k, v in self._resource_json_map.items() if v.get("DeletionPolicy") != "Retain"]
+        last_exception: Exception | None = None
+        while remaining:
+            progressed = False
+            for logical_id in reversed(_in_dependency_order(remaining, self._resource_json_map)):
+                parsed_resource = self._parsed_resources.get(logical_id)
+                try:
+                    if not isinstance(parsed_resource, str) and parsed_resource is not None:
+                        self._delete_resource(parsed_resource, self._resource_json_map[logical_id])
+                        self._parsed_resources.pop(logical_id)
+                except Exception as err:  # a dependency violation: try again in the next pass
+                    last_exception = err
+                else:
+                    remaining.remove(logical_id)
+                    progressed = True
+            if not progressed:
+                raise last_exception or RuntimeError(f"could not delete {remaining}")
+
+    parsing.ResourceMap.delete = delete  # type: ignore[method-assign]
 
 
 def _keep_stacks_whose_delete_failed() -> None:

@@ -16,10 +16,16 @@ machines cannot reach), so an image stands in as follows:
   ``EXPOSE``, ``ENTRYPOINT`` and ``CMD`` (exec form). Any other instruction, or
   another base image or release, refuses the image, naming what.
 - The base image's ``/app/docker/prod_entrypoint.sh`` is a stand-in
-  (``standins/prod_entrypoint.sh``) that runs ``litellm`` from ``.venv-gateway``.
+  (``standins/prod_entrypoint.sh``) that runs ``litellm`` from ``.venv-gateway``,
+  and its ``/app/litellm/proxy/prisma_migration.py`` is one
+  (``standins/prisma_migration.py``) that applies LiteLLM's migration SQL
+  without Prisma, whose engines cannot be downloaded here.
 - There is no container filesystem: the image's ``/app`` is a directory of
-  the task, and ``/app/`` in the entrypoint, the command and the image's
-  scripts is rewritten to it.
+  the task, and ``/app/`` in the entrypoint, the command, the environment
+  and the image's scripts is rewritten to it.
+- A PEM file in the image that holds Amazon RDS root certificates holds the
+  emulator's RDS CA instead, which signs the local instances' certificates,
+  as the Lambda packaging's ``LLMGW_RDS_CA_BUNDLE`` does for the functions.
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html
 """
 
@@ -63,6 +69,10 @@ class Image:
     def rebase(self, argument: str) -> str:
         """An argument of the entrypoint or command, with the image's /app/ as the task's directory."""
         return argument.replace("/app/", f"{self.root}/app/")
+
+    def rebase_value(self, value: str) -> str:
+        """An environment value: a path under /app/, alone or as a URL's query value, is the task's."""
+        return re.sub(r"(?:(?<=^)|(?<=[=&\s:\"']))/app/", f"{self.root}/app/", value)
 
 
 def configure(state_dir: Path) -> None:
@@ -150,7 +160,27 @@ def _unpack(context: Path, build_args: dict[str, str], target: Path) -> None:
     for path in final.rglob("*"):
         if path.is_file() and path.read_bytes()[:2] == b"#!":
             path.write_text(path.read_text().replace("/app/", f"{final}/app/"))
+        elif path.is_file() and path.suffix == ".pem" and _holds_rds_roots(path):
+            path.write_bytes(_emulator_rds_ca())
     (target / "image.json").write_text(json.dumps(manifest))  # last: its presence means the image is whole
+
+
+def _holds_rds_roots(path: Path) -> bool:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        certificates = x509.load_pem_x509_certificates(path.read_bytes())
+    except ValueError:
+        return False
+    units = [a.value for c in certificates for a in c.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)]
+    return bool(certificates) and len(units) == len(certificates) and all(u == "Amazon RDS" for u in units)
+
+
+def _emulator_rds_ca() -> bytes:
+    from . import rds_postgres
+
+    return rds_postgres.certificate_authority()[2].read_bytes()
 
 
 def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
@@ -174,13 +204,15 @@ def _interpret(context: Path, build_args: dict[str, str], root: Path) -> dict[st
             base = rest.split()[0]
             if not base.startswith(LITELLM_BASE):
                 raise ImageRefusedError(f"the local stand-in runs only LiteLLM's image, not FROM {base}")
-            wanted, have = base[len(LITELLM_BASE) :], _litellm_version()
+            wanted, have = base[len(LITELLM_BASE) :].split("@", 1)[0], _litellm_version()  # tag[@digest]
             if wanted != have:
                 raise ImageRefusedError(
                     f"the image is LiteLLM {wanted} but .venv-gateway holds {have or 'none'}: run make gateway-venv"
                 )
             (root / "app" / "docker").mkdir(parents=True)
             shutil.copy2(STANDINS / "prod_entrypoint.sh", root / "app" / "docker" / "prod_entrypoint.sh")
+            (root / "app" / "litellm" / "proxy").mkdir(parents=True)
+            shutil.copy2(STANDINS / "prisma_migration.py", root / "app" / "litellm" / "proxy" / "prisma_migration.py")
         elif keyword == "COPY":
             flags = [w for w in rest.split() if w.startswith("--")]
             # Ownership and mode are the container user's business; the stand-in runs as this machine's user.

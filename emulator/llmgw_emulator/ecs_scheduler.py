@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from . import container_images, load_balancers
+from .ecs_logs import AwsLogs
 from .ecs_tasks import STAND_INS, LocalTask, TaskFailure
 from .request_lock import SERVER_LOCK
 
@@ -401,6 +402,7 @@ def _start_task(runtime: ServiceRuntime, deployment: Deployment, service: Any) -
         resolve_secret=lambda arn, key, stage, version: _resolve_secret(runtime, arn, key, stage, version),
         emulator_endpoint=_STATE["endpoint"],
         provider_base_url=_STATE["provider"],
+        logs=AwsLogs.for_container(essential, runtime.account_id, record.id),
     )
     backend.tasks.setdefault(runtime.cluster_name, {})[record.task_arn] = record
     runtime.tasks[record.task_arn] = Running(task, deployment.id, record)
@@ -536,7 +538,7 @@ def _mirror(running: Running) -> None:
         record.stopped_at = datetime.fromtimestamp(task.stopped_at, timezone.utc)
     for container in record.containers:
         container.last_status = task.last_status if task.last_status in ("RUNNING", "STOPPED") else "PENDING"
-        container.exit_code = task.exit_code
+        container.exitCode = task.exit_code  # moto's model says 0 from the start, whatever ran
         container.health_status = record.health_status
         container.reason = task.stopped_reason if task.last_status == "STOPPED" else None
 

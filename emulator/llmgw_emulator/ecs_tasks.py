@@ -19,9 +19,11 @@ What ECS does when it starts a Fargate task, in order, and how each step stands 
 
 Where the local stand-in must differ, it says so once, at start (``STAND_INS``):
 the task's network is 127.0.0.1 and a port of its own; its AWS credentials
-are the emulator's; ``DATABASE_URL`` is withheld, because LiteLLM's Prisma
-engines download at run time from a host these machines cannot reach; and
-provider calls go to the emulator's stand-in provider.
+are the emulator's; LiteLLM's server gets no ``DATABASE_URL`` (the stand-in
+for its image's entrypoint unsets it), because LiteLLM's Prisma engines
+download at run time from a host these machines cannot reach; and provider
+calls go to the emulator's stand-in provider. A container's ``awslogs``
+output reaches CloudWatch Logs (``ecs_logs``), as on Fargate.
 """
 
 from __future__ import annotations
@@ -40,18 +42,20 @@ from pathlib import Path
 from typing import Any
 
 from . import clock, container_images
+from .ecs_logs import AwsLogs, MissingLogGroup
 
 __all__ = ["STAND_INS", "LocalTask", "TaskFailure"]
 
 STAND_INS = (
     "a task listens on 127.0.0.1 at a port of its own: its container port in the command and health check reads as it",
     "a task's AWS credentials are the emulator's (AWS_ENDPOINT_URL points at it), not its task role's",
-    "a task gets no DATABASE_URL: LiteLLM's Prisma engines download at run time from a host this machine cannot reach",
+    "LiteLLM's server in a task gets no DATABASE_URL: Prisma's engines download at run time from an unreachable host",
+    "a migration task applies litellm-proxy-extras' SQL itself, in place of Prisma's `prisma migrate deploy`",
+    "an Amazon RDS root certificate in an image is the emulator's RDS CA, which signs the local instances",
     "a task's provider calls go to the emulator's stand-in provider (OPENAI_API_BASE), not to the internet",
     "a task runs as this machine's user, not as its container User",
     "a task's health check runs with this machine's /bin/sh and .venv-gateway's python3, not the image's tools",
     "a task's IAM roles, security groups and routes are not evaluated: a missing permission or route is not noticed",
-    "a task's awslogs output goes to its container.log in the emulator's state directory, not to CloudWatch Logs",
 )
 
 # Docker's health-check defaults, which ECS uses for what a definition leaves out.
@@ -80,6 +84,7 @@ class LocalTask:
     emulator_endpoint: str
     provider_base_url: str | None
     pull_error: str | None = None  # set when the registry has no such repository
+    logs: AwsLogs | None = None  # the container's awslogs destination
     port: int = field(default_factory=free_port)
     last_status: str = "PROVISIONING"
     desired_status: str = "RUNNING"
@@ -111,8 +116,15 @@ class LocalTask:
             if self.pull_error:
                 raise container_images.CannotPullContainerError(self.pull_error)
             image = container_images.pull(self.definition["image"])
-            environment = self._environment()
-        except (container_images.CannotPullContainerError, container_images.ImageRefusedError, TaskFailure) as err:
+            environment = {k: image.rebase_value(v) for k, v in self._environment().items()}
+            if self.logs is not None:
+                self.logs.open()
+        except (
+            container_images.CannotPullContainerError,
+            container_images.ImageRefusedError,
+            TaskFailure,
+            MissingLogGroup,
+        ) as err:
             self._stopped("TaskFailedToStart", str(err))
             return
         if self._stopping.is_set():
@@ -122,11 +134,12 @@ class LocalTask:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         argv = [image.rebase(a) for a in self._argv(image)]
-        log = (self.directory / "container.log").open("ab")
+        log_path = self.directory / "container.log"
+        log = log_path.open("ab")
         try:
             self.process = subprocess.Popen(
                 [*_DIE_WITH_THE_EMULATOR, *argv],
-                cwd=image.root / image.workdir.lstrip("/"),
+                cwd=image.root / (self.definition.get("workingDirectory") or image.workdir).lstrip("/"),
                 env=environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -138,12 +151,18 @@ class LocalTask:
         finally:
             log.close()
         self.started_at = time.time()
+        exited = threading.Event()
+        if self.logs is not None:
+            self.logs.follow(log_path, exited)
         self.last_status = "RUNNING"
         if self._stopping.is_set():  # stop() ran while the process was being started
             _signal(self.process, signal.SIGTERM)
         if self.definition.get("healthCheck"):
             threading.Thread(target=self._health_checks, args=(environment,), daemon=True).start()
         code = self.process.wait()
+        exited.set()
+        if self.logs is not None:
+            self.logs.flush(log_path)  # before STOPPED: a reader that waits for the stop sees every line
         self.exit_code = code
         if self._stopping.is_set():
             self._stopped(self.stop_code or "ServiceSchedulerInitiated", self.stopped_reason or "Task stopped")
@@ -186,7 +205,6 @@ class LocalTask:
             env[item["name"]] = str(item.get("value", ""))
         for item in self.definition.get("secrets") or []:
             env[item["name"]] = self._secret(item["valueFrom"])
-        env.pop("DATABASE_URL", None)
         if self.provider_base_url:
             env["OPENAI_API_BASE"] = self.provider_base_url
         return env

@@ -522,6 +522,13 @@ def _deletes_that_moto_skips() -> None:
         if self.gateway_id in backend.internet_gateways:
             backend.detach_internet_gateway(self.gateway_id, self.vpc_id)
 
+    def delete_service(self: Any, account_id: str, region_name: str) -> None:
+        from . import ecs_scheduler
+
+        service = ecs_backends[account_id][region_name].delete_service(self.cluster_name, self.name, force=True)
+        # CloudFormation waits until the service is INACTIVE: its tasks have stopped.
+        ecs_scheduler.wait_until_drained(service.arn)
+
     deletes = {
         ElasticAddress: lambda self, a, r: ec2(a, r).release_address(allocation_id=self.allocation_id),
         FlowLogs: lambda self, a, r: ec2(a, r).delete_flow_logs([self.id]),
@@ -532,7 +539,7 @@ def _deletes_that_moto_skips() -> None:
         VPCEndPoint: delete_vpc_endpoint,
         VPCGatewayAttachment: delete_attachment,
         Cluster: lambda self, a, r: ecs_backends[a][r].delete_cluster(self.name),
-        Service: lambda self, a, r: ecs_backends[a][r].delete_service(self.cluster_name, self.name, force=True),
+        Service: delete_service,
         TaskDefinition: lambda self, a, r: ecs_backends[a][r].deregister_task_definition(self.arn),
         FakeListener: lambda self, a, r: elbv2_backends[a][r].delete_listener(self.arn),
         FakeListenerRule: lambda self, a, r: elbv2_backends[a][r].delete_rule(self.arn),

@@ -250,6 +250,8 @@ CARRIED: dict[str, set[str]] = {
 def check(logical_id: str, resource_json: dict[str, Any]) -> None:
     """Raise if the resource sets a property the emulator does not carry to its service."""
     resource_type = resource_json.get("Type", "")
+    if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
+        return  # every property goes to the function, as ResourceProperties (cfn_custom_resources)
     carried = CARRIED.get(resource_type)
     if carried is None:
         raise UnmodelledPropertyError(

@@ -36,9 +36,11 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
 
     from . import (  # noqa: F401 - importing registers the types
         cfn_async,
+        cfn_custom_resources,
         cfn_engine,
         cfn_resources,
         ecs_resources,
+        ecs_run_task,
         ecs_scheduler,
         lambda_service,
         load_balancers,
@@ -51,6 +53,7 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
 
     cfn_engine.install()
     cfn_async.install()
+    cfn_custom_resources.install()
     model_fixes.install()
     ecs_resources.install()
     lambda_service.install()
@@ -59,6 +62,7 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     rds_postgres.install()
     rds_postgres.configure(state_dir, port)
     ecs_scheduler.install()
+    ecs_run_task.install()  # after the scheduler: its StopTask falls back to the scheduler's
     load_balancers.install()
     ecs_scheduler.configure(rds_postgres.state_dir(), f"http://{host}:{port}", provider.start(rds_postgres.state_dir()))
     app = DomainDispatcherApplication(create_backend_app)
@@ -134,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
     ecs_scheduler.shutdown()
+    from . import ecs_run_task
+
+    ecs_run_task.shutdown()
     server.shutdown()
     from . import provider, rds_postgres
 

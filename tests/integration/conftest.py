@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,6 +37,7 @@ class Emulator:
     endpoint: str
     log: Any = None  # the emulator's output, a file
     process: Any = None
+    project: Path = ROOT  # the copy of the repository `sceptre()` runs in, whose image/ the tasks run
 
     @property
     def env(self) -> dict[str, str]:
@@ -79,7 +81,9 @@ class Emulator:
         return session
 
     def sceptre(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([SCEPTRE, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [SCEPTRE, *args], cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300
+        )
 
     def sceptre_in(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         """Sceptre against this emulator, from a copy of the repository."""
@@ -155,12 +159,27 @@ def start_emulator(account: str = "new", project: Path | None = None) -> tuple[s
         process.kill()
         log.seek(0)
         pytest.fail(f"emulator did not start: {log.read()[-2000:]}")
-    return process, Emulator(endpoint, log, process)
+    return process, Emulator(endpoint, log, process, project or ROOT)
 
 
 def stop_emulator(process: subprocess.Popen[str]) -> None:
     process.terminate()
     process.wait(timeout=30)
+
+
+# A digest no registry serves, for the rehearsal's prod launches: prod refuses a base image trusted by
+# tag alone (!require_pinned_image), and against the emulator no image is built or pulled.
+STAND_IN_DIGEST = "sha256:" + "5" * 64
+
+
+def pinned_copy(directory: Path) -> Path:
+    """A copy of the repository whose image/build-args pins the stand-in digest, for launching prod here."""
+    for name in ("config", "templates", "image", "lambdas"):
+        shutil.copytree(ROOT / name, directory / name, symlinks=True)
+    args = directory / "image" / "build-args"
+    args.write_text(args.read_text().replace("LITELLM_IMAGE_DIGEST=\n", f"LITELLM_IMAGE_DIGEST={STAND_IN_DIGEST}\n"))
+    assert STAND_IN_DIGEST in args.read_text(), "image/build-args already pins a digest; use the repository itself"
+    return directory
 
 
 @pytest.fixture(scope="module")

@@ -710,6 +710,54 @@ def _bucket_policy(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     return {"Bucket": r.properties["Bucket"], "PolicyDocument": policy}
 
 
+# ---- Custom resources ------------------------------------------------------------
+
+
+def _migration(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    """Custom::DatabaseMigration: what its function ran, as ECS, EC2 and CloudWatch Logs report it."""
+    (stack,) = aws.cloudformation.describe_stacks(StackName=r.stack)["Stacks"]
+    functions = [
+        f for f in aws.lambda_.list_functions()["Functions"]
+        if any(stack["StackId"] in e["message"] for e in _log_events(aws, f.get("LoggingConfig", {}).get("LogGroup")))
+    ]  # fmt: skip
+    cluster = str(r.properties["Cluster"])
+    arns = aws.ecs.list_tasks(cluster=cluster, startedBy="cloudformation-migration", desiredStatus="STOPPED")[
+        "taskArns"
+    ]
+    tasks = aws.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+    task = tasks[-1]  # the latest run
+    details = {d["name"]: d["value"] for a in task["attachments"] for d in a["details"]}
+    (interface,) = aws.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])[
+        "NetworkInterfaces"
+    ]
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    streams = [
+        (group["logGroupName"], stream["logStreamName"])
+        for group in aws.logs.describe_log_groups()["logGroups"]
+        for stream in aws.logs.describe_log_streams(logGroupName=group["logGroupName"])["logStreams"]
+        if stream["logStreamName"].endswith(f"/migrate/{task_id}")
+    ]
+    ((group, stream),) = streams
+    return {
+        "ServiceToken": functions[0]["FunctionArn"] if len(functions) == 1 else None,
+        "Cluster": task["clusterArn"].rsplit("/", 1)[-1],
+        "TaskDefinition": task["taskDefinitionArn"],
+        "SecurityGroups": [g["GroupId"] for g in interface["Groups"]],
+        "LogGroup": group,
+        "LogStreamPrefix": stream.split("/", 1)[0],
+    }
+
+
+def _log_events(aws: Aws, group: str | None) -> list[dict[str, Any]]:
+    if not group:
+        return []
+    return [
+        e
+        for stream in aws.logs.describe_log_streams(logGroupName=group)["logStreams"]
+        for e in aws.logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]
+    ]
+
+
 READERS: dict[str, Callable[[Aws, DeployedResource], dict[str, Any]]] = {
     "AWS::ApplicationAutoScaling::ScalableTarget": _scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": _scaling_policy,
@@ -759,6 +807,7 @@ READERS: dict[str, Callable[[Aws, DeployedResource], dict[str, Any]]] = {
     "AWS::WAFv2::LoggingConfiguration": _waf_logging,
     "AWS::WAFv2::WebACL": _web_acl,
     "AWS::WAFv2::WebACLAssociation": _web_acl_association,
+    "Custom::DatabaseMigration": _migration,
 }
 
 # (type, property) -> why no API returns it, and where its effect is tested instead.
@@ -771,4 +820,10 @@ NOT_EXPOSED: dict[tuple[str, str], str] = {
     "test_delete_prod__… keeps the key",
     ("AWS::SecretsManager::RotationSchedule", "RotateImmediatelyOnUpdate"): "a setting of the call, not stored; "
     "test_launch_dev__creating_the_schedules_ran_both_functions_as_secrets_manager_does sees its effect",
+    ("Custom::DatabaseMigration", "ServiceTimeout"): "CloudFormation's own wait for the answer; "
+    "test_migration__serving_tasks_never_migrate_and_the_service_waits_for_the_one_migration holds it",
+    ("Custom::DatabaseMigration", "Skip"): "the function's decision to run nothing; a task that ran means false, "
+    "and test_delete_and_skip__run_nothing covers true",
+    ("Custom::DatabaseMigration", "Subnets"): "RunTask places the task in one of them and ECS names only that one; "
+    "test_launch_dev__one_migration_task_applies_litellms_schema_before_the_first_serving_task_starts checks it",
 }

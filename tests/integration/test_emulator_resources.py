@@ -68,14 +68,6 @@ def test_unsupported_type__fails_the_create_naming_the_type_and_rolls_back(emula
     assert not [t for t in topics if stack["StackName"] in t["TopicArn"]], "rollback leaves nothing behind"
 
 
-def test_custom_resource__is_refused_naming_the_protocol_the_emulator_lacks(emulator):
-    stack = create(emulator, {"Thing": {"Type": "Custom::Seed", "Properties": {"ServiceToken": "arn:aws:lambda:x"}}})
-
-    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    reasons = [e.get("ResourceStatusReason", "") for e in stack["Events"]]
-    assert any("does not run the custom-resource protocol" in r for r in reasons), reasons
-
-
 def test_update_without_changes__is_refused_as_cloudformation_does(emulator):
     stack = create(emulator, {"Topic": {"Type": "AWS::SNS::Topic"}})
 
@@ -420,3 +412,39 @@ def test_secret__a_change_to_its_template_value__writes_a_new_value_over_the_sto
     update(emulator, stack, {"S": {**resources["S"], "Properties": changed}})
 
     assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]) == {"OPENAI_API_KEY": "", "NEW": ""}
+
+
+def test_deletion_policy__retain_outlives_the_rollback_of_the_update_that_made_it_retain_except_on_create_does_not(
+    emulator,
+):
+    kept, dropped = f"/test/{_name()}", f"/test/{_name()}"
+    stack = create(emulator, {"Topic": {"Type": "AWS::SNS::Topic"}})
+    logs = emulator.client("logs")
+
+    update(emulator, stack, {
+        "Topic": {"Type": "AWS::SNS::Topic"},
+        "Kept": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain", "Properties": {"LogGroupName": kept}},
+        "Dropped": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "RetainExceptOnCreate",
+                    "Properties": {"LogGroupName": dropped}},
+        "Broken": {"Type": "AWS::AppRunner::Service", "DependsOn": ["Kept", "Dropped"], "Properties": {}},
+    })  # fmt: skip
+
+    (described,) = emulator.client("cloudformation").describe_stacks(StackName=stack["StackName"])["Stacks"]
+    assert described["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    names = {g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/test/")["logGroups"]}
+    assert kept in names, "Retain keeps what a rolled-back update created: a retry then finds it in the way"
+    assert dropped not in names, "RetainExceptOnCreate deletes what the rolled-back operation created"
+
+
+def test_deletion_policy__retain_except_on_create_is_kept_by_a_stack_delete(emulator):
+    group = f"/test/{_name()}"
+    stack = create(emulator, {
+        "Group": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "RetainExceptOnCreate",
+                  "Properties": {"LogGroupName": group}},
+    })  # fmt: skip
+
+    assert delete(emulator, stack) == "DELETE_COMPLETE"
+    names = {
+        g["logGroupName"] for g in emulator.client("logs").describe_log_groups(logGroupNamePrefix="/test/")["logGroups"]
+    }
+    assert group in names

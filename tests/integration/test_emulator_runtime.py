@@ -355,3 +355,104 @@ def test_rds_instance__is_a_tls_only_postgresql_15_whose_master_login_is_the_man
     rds.delete_db_instance(DBInstanceIdentifier="runtime-db", SkipFinalSnapshot=True)
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(sslmode="require", **login)
+
+
+# ---- custom resources ---------------------------------------------------------------------
+
+# A custom resource's function that keeps every request it gets (in S3, for the test to read) and
+# answers as its properties say: FAILED with a reason, or SUCCESS with Data and a physical id.
+_CUSTOM_RESOURCE = """
+import json, time, urllib.request, boto3
+def lambda_handler(event, context):
+    props = event["ResourceProperties"]
+    status = boto3.client("cloudformation").describe_stacks(StackName=event["StackId"])["Stacks"][0]["StackStatus"]
+    boto3.client("s3").put_object(Bucket="runtime-artifacts", Key=f"requests/{time.time_ns()}-{event['RequestId']}",
+                                  Body=json.dumps({**event, "StackStatus": status}))
+    fail = event["RequestType"] != "Delete" and props.get("Fail") == "true"
+    body = {"Status": "FAILED" if fail else "SUCCESS", "Reason": "the thing refused: " + props.get("Value", ""),
+            "PhysicalResourceId": "thing-" + props.get("Generation", "1"),
+            "StackId": event["StackId"], "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"], "Data": {"Echo": props.get("Value", "")}}
+    request = urllib.request.Request(event["ResponseURL"], data=json.dumps(body).encode(), method="PUT",
+                                     headers={"Content-Type": ""})
+    urllib.request.urlopen(request, timeout=10).read()
+"""
+
+
+def _custom_stack(emulator, token: str, **properties) -> dict:
+    from tests.integration.test_emulator_resources import create
+
+    resources = {"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": token, **properties}}}
+    return create(emulator, resources, outputs={"Echo": {"Value": {"Fn::GetAtt": ["Thing", "Echo"]}}})
+
+
+def _ordered(emulator, stack_id: str, before: set[str]) -> list[dict]:
+    """The requests the stack's custom resource got that are not in ``before``, oldest first."""
+    s3 = emulator.client("s3")
+    keys = sorted(s3.list_objects_v2(Bucket="runtime-artifacts", Prefix="requests/").get("Contents", []),
+                  key=lambda k: k["Key"])  # fmt: skip
+    events = [json.loads(s3.get_object(Bucket="runtime-artifacts", Key=k["Key"])["Body"].read()) for k in keys]
+    return [e for e in events if e["StackId"] == stack_id and e["RequestId"] not in before]
+
+
+def test_custom_resource__gets_create_update_and_delete_requests_and_its_data_reaches_getatt(emulator):
+    from tests.integration.test_emulator_resources import delete, update
+
+    token = deploy(emulator, "custom-thing", _CUSTOM_RESOURCE)
+    stack = _custom_stack(emulator, token, Value="one", Count=3, Flag=True)
+
+    assert stack["StackStatus"] == "CREATE_COMPLETE", [e.get("ResourceStatusReason") for e in stack["Events"]]
+    assert stack["Out"]["Echo"] == "one"
+    (created,) = _ordered(emulator, stack["StackId"], set())
+    assert created["RequestType"] == "Create" and created["LogicalResourceId"] == "Thing"
+    assert created["ResourceType"] == "Custom::Thing" and created["StackStatus"] == "CREATE_IN_PROGRESS"
+    assert created["ResourceProperties"] == {"ServiceToken": token, "Value": "one", "Count": "3", "Flag": "true"}
+
+    seen = {created["RequestId"]}
+    resources = {"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": token, "Value": "two",
+                                                                   "Generation": "2"}}}  # fmt: skip
+    update(emulator, stack, resources)
+    updated, replaced = _ordered(emulator, stack["StackId"], seen)
+    assert updated["RequestType"] == "Update" and updated["PhysicalResourceId"] == "thing-1"
+    assert updated["OldResourceProperties"]["Value"] == "one" and updated["ResourceProperties"]["Value"] == "two"
+    # A new physical id is a replacement: the old one is deleted in the cleanup phase.
+    assert replaced["RequestType"] == "Delete" and replaced["PhysicalResourceId"] == "thing-1"
+    assert replaced["StackStatus"] == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+
+    seen |= {updated["RequestId"], replaced["RequestId"]}
+    assert delete(emulator, stack) == "DELETE_COMPLETE"
+    (deleted,) = _ordered(emulator, stack["StackId"], seen)
+    assert deleted["RequestType"] == "Delete" and deleted["PhysicalResourceId"] == "thing-2"
+
+
+def test_custom_resource__a_failed_response_fails_the_create_with_its_reason(emulator):
+    token = deploy(emulator, "custom-thing-fails", _CUSTOM_RESOURCE)
+    stack = _custom_stack(emulator, token, Value="no capacity", Fail=True)
+
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    (reason,) = [e["ResourceStatusReason"] for e in stack["Events"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert reason.startswith("Received response status [FAILED] from custom resource. Message returned: ")
+    assert "the thing refused: no capacity" in reason
+
+
+def test_custom_resource__a_rollback_sends_an_update_back_to_the_old_properties_during_update_rollback(emulator):
+    from tests.integration.test_emulator_resources import create, update
+
+    token = deploy(emulator, "custom-thing-rollback", _CUSTOM_RESOURCE)
+    thing = {"Type": "Custom::Thing", "Properties": {"ServiceToken": token, "Value": "old"}}
+    later = {"Type": "Custom::Thing", "DependsOn": "Thing", "Properties": {"ServiceToken": token, "Value": "ok"}}
+    stack = create(emulator, {"Later": later, "Thing": thing})
+    seen = {e["RequestId"] for e in _ordered(emulator, stack["StackId"], set())}
+    broken = {**later, "Properties": {**later["Properties"], "Value": "breaks", "Fail": True}}
+    renewed = {**thing, "Properties": {**thing["Properties"], "Value": "new"}}
+
+    update(emulator, stack, {"Later": broken, "Thing": renewed})
+
+    status = emulator.client("cloudformation").describe_stacks(StackName=stack["StackId"])["Stacks"][0]["StackStatus"]
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    requests = [(e["LogicalResourceId"], e["RequestType"], e["ResourceProperties"]["Value"], e["StackStatus"])
+                for e in _ordered(emulator, stack["StackId"], seen)]  # fmt: skip
+    # What a resource DependsOn is updated first, whatever the template's order.
+    assert requests[:2] == [("Thing", "Update", "new", "UPDATE_IN_PROGRESS"),
+                            ("Later", "Update", "breaks", "UPDATE_IN_PROGRESS")], requests  # fmt: skip
+    assert ("Thing", "Update", "old", "UPDATE_ROLLBACK_IN_PROGRESS") in requests[2:], requests

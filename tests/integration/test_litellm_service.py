@@ -126,6 +126,30 @@ def _rotate(emulator: Any, name: str) -> dict[str, Any]:
     return outcome
 
 
+def _database(emulator: Any) -> Any:
+    """A connection to the gateway's database as the gateway logs in: DATABASE_URL, verified against the CA."""
+    import psycopg2
+
+    from llmgw_common.gateway_secrets import libpq_parameters
+
+    login = libpq_parameters(_secret(emulator, DATABASE)["DATABASE_URL"], str(emulator.rds_ca_bundle))
+    connection = psycopg2.connect(**login, connect_timeout=5)
+    connection.autocommit = True
+    return connection
+
+
+def _shipped_migrations() -> list[str]:
+    """The migrations of the litellm-proxy-extras the pinned LiteLLM depends on (.venv-gateway)."""
+    (directory,) = (ROOT / ".venv-gateway").glob("lib/python*/site-packages/litellm_proxy_extras/migrations")
+    return sorted(p.name for p in directory.iterdir() if (p / "migration.sql").is_file())
+
+
+def _migration_tasks(emulator: Any) -> list[dict[str, Any]]:
+    ecs = emulator.client("ecs")
+    arns = ecs.list_tasks(cluster=CLUSTER, startedBy="cloudformation-migration", desiredStatus="STOPPED")["taskArns"]
+    return ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
+
+
 # ---- the gateway answers through its load balancer ------------------------------------------------------
 
 
@@ -155,7 +179,7 @@ def test_launch_dev__each_task_is_a_healthy_target_at_its_eni_address_and_contai
     assert target["TargetHealth"]["State"] == "healthy"
 
 
-def test_task__gets_the_task_definitions_environment_and_secrets_and_no_database_url(rehearsal):
+def test_task__gets_the_task_definitions_environment_and_secrets_and_litellm_runs_without_database_url(rehearsal):
     (service,) = rehearsal.api("services")
     (task,) = [t for t in service["tasks"] if t["lastStatus"] == "RUNNING"]
     environ = dict(
@@ -208,6 +232,40 @@ def test_alb__applies_a_listener_rule_by_priority_and_path_before_the_others(reh
         assert _status(url, "/health/liveliness")[0] == 200  # rule 20
     finally:
         elb.delete_rule(RuleArn=rule["RuleArn"])
+
+
+# ---- one migration per rollout ------------------------------------------------------------------
+
+
+def test_launch_dev__one_migration_task_applies_litellms_schema_before_the_first_serving_task_starts(rehearsal):
+    (migration,) = _migration_tasks(rehearsal)
+    (container,) = migration["containers"]
+    (service,) = rehearsal.api("services")
+    first_serving = min(
+        t["startedAt"] for t in rehearsal.client("ecs").describe_tasks(
+            cluster=CLUSTER, tasks=[t["taskArn"] for t in service["tasks"]]
+        )["tasks"]
+    )  # fmt: skip
+    with _database(rehearsal) as connection, connection.cursor() as cursor:
+        cursor.execute('SELECT migration_name, finished_at IS NOT NULL, checksum FROM "_prisma_migrations"')
+        rows = cursor.fetchall()
+        cursor.execute(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'LiteLLM_%'"
+        )
+        owners = [r[0] for r in cursor.fetchall()]
+
+    assert container["exitCode"] == 0 and migration["stopCode"] == "EssentialContainerExited"
+    subnet = {d["name"]: d["value"] for a in migration["attachments"] for d in a["details"]}["subnetId"]
+    private = rehearsal.outputs("litellm-dev-network")["PrivateSubnetIds"].split(",")
+    assert subnet in private, "the migration runs in the private subnets, as the service's tasks do"
+    assert migration["stoppedAt"] <= first_serving, "the service started before its schema was migrated"
+    assert sorted(r[0] for r in rows) == _shipped_migrations(), "every migration the pinned release ships, once"
+    assert all(finished and len(checksum) == 64 for _, finished, checksum in rows)
+    # Tables belong to the role both alternating logins act as, so either may migrate and use them.
+    assert owners == ["litellm_owner"]
+    (task,) = [t for t in service["tasks"] if t["lastStatus"] == "RUNNING"]
+    environ = Path(f"/proc/{task['pid']}/environ").read_bytes().decode().split("\0")
+    assert "DISABLE_SCHEMA_UPDATE=true" in environ, "serving tasks never migrate"
 
 
 # ---- rotations under load --------------------------------------------------------------------------------
@@ -292,6 +350,51 @@ def test_database_rotation__redeploys_rolling_and_fails_no_request(rehearsal):
 
 
 # ---- image changes under load ----------------------------------------------------------------------------
+
+
+def test_migration_refused__the_rollout_stops_with_the_migrations_log_line_and_the_old_tasks_keep_serving(
+    rehearsal, project
+):
+    # A newer LiteLLM migrated the database; the image about to roll out is older than that schema.
+    newer = "29991231000000_from_a_newer_litellm"
+    with _database(rehearsal) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count) '
+            "VALUES (%s, %s, %s, now(), 1)",
+            (newer, "0" * 64, newer),
+        )
+    config = project / "image" / "config.yaml"
+    good = config.read_text()
+    config.write_text(good + "# a new image\n")
+    url = rehearsal.listener_url("dev-litellm-alb")
+    definition = _service(rehearsal)["taskDefinition"]
+    migrations_before = len(_migration_tasks(rehearsal))
+    clients = _clients(url, rehearsal)
+    try:
+        time.sleep(2)
+        result = rehearsal.sceptre_in(project, "launch", "-y", "dev")
+        time.sleep(2)
+    finally:
+        stop_clients(clients)
+        config.write_text(good)
+        with _database(rehearsal) as connection, connection.cursor() as cursor:
+            cursor.execute('DELETE FROM "_prisma_migrations" WHERE migration_name = %s', (newer,))
+    report("migration refused", clients)
+    output = result.stdout + result.stderr
+
+    assert result.returncode != 0
+    reasons = [line for line in output.splitlines() if "Migration Custom::DatabaseMigration UPDATE_FAILED" in line]
+    assert len(reasons) == 1, output[-4000:]
+    (reason,) = reasons
+    assert "exited 65: migrate: refused: the database holds 1 migration(s) newer than this image knows" in reason
+    assert newer in reason
+    assert "UPDATE_ROLLBACK_COMPLETE" in output
+    assert len(_migration_tasks(rehearsal)) == migrations_before + 1, "one migration task, and no service update"
+    assert all(c.results and not c.failures for c in clients)
+    assert _steady(rehearsal, desired=1)["taskDefinition"] == definition
+    line = "migration refused: rolled back; " + reason.split(" - ", 1)[-1].strip()
+    SCENARIO_LINES.append(line)
+    print(line)
 
 
 def test_new_image_config__launch_dev_rolls_it_out__fails_no_request_and_the_new_config_serves(rehearsal, project):
