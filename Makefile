@@ -28,10 +28,10 @@ LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv gateway-venv schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render rds-ca-bundle rehearse-pipelines clean
+.PHONY: help venv emulator-venv gateway-venv gateway-lock schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render rds-ca-bundle rehearse-pipelines clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,13 +71,22 @@ $(POSTGRES_SERVER):
 
 # The LiteLLM proxy from PyPI at the image's pinned release. prisma (the Python
 # package) lets the proxy answer auth errors without a database.
-$(GATEWAY_STAMP): image/build-args
+# Every package and its hash, compiled from requirements-gateway.in (make gateway-lock): a
+# republished or compromised release of any dependency fails the install instead of running.
+$(GATEWAY_STAMP): requirements-gateway.txt
 	$(PYTHON) -m venv $(GATEWAY_VENV)
 	$(GATEWAY_VENV)/bin/pip install --quiet --upgrade pip
-	$(GATEWAY_VENV)/bin/pip install --quiet 'litellm[proxy]==$(LITELLM_VERSION)' 'prisma==0.15.0' 'matplotlib==3.10.9'
+	$(GATEWAY_VENV)/bin/pip install --quiet --require-hashes -r requirements-gateway.txt
 	touch $@
 
-gateway-venv: $(GATEWAY_STAMP) ## Create .venv-gateway with the pinned LiteLLM proxy
+gateway-venv: $(GATEWAY_STAMP) ## Create .venv-gateway with the pinned LiteLLM proxy, every package hash-checked
+
+gateway-lock: ## Recompile requirements-gateway.txt (with hashes) after changing LITELLM_VERSION or requirements-gateway.in
+	$(PYTHON) -m venv .venv-uv
+	.venv-uv/bin/pip install --quiet 'uv==0.9.30'
+	mkdir -p build && echo 'litellm==$(LITELLM_VERSION)' > build/gateway-release.txt
+	.venv-uv/bin/uv pip compile requirements-gateway.in --constraint build/gateway-release.txt --generate-hashes \
+		--universal --python-version 3.11 --no-header --quiet -o requirements-gateway.txt
 
 # check-jsonschema needs jsonschema 4, which taskcat's venv cannot hold.
 $(SCHEMA_STAMP):

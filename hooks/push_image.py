@@ -82,7 +82,6 @@ def ensure_image(
         ImageDefinition,
         ImageError,
         RegistryUnreachableError,
-        check_base_image,
         platform_for,
     )
     from .image_build import split_repository_uri as split
@@ -118,7 +117,12 @@ def ensure_image(
             f"ImageTag {tag} is not in {host}/{repository} and {definition.context.name}/ builds "
             f"{definition.tag}; push {tag} first or drop the override"
         )
-    logger.info("image: %s", check_base_image(definition))
+    from .image_signature import BaseImageError, verify
+
+    try:  # the base image's digest and LiteLLM's signature, before anything built on it reaches ECR
+        verify(definition.context, say=logger.info)
+    except BaseImageError as err:
+        raise ImageError(str(err)) from None
     builder = Builder.detect(os.environ.get("IMAGE_BUILDER") or None)
     logger.info("building %s with %s", image, builder.name)
     builder.build(definition, image)

@@ -249,6 +249,24 @@ def launch(env_name: str, variables: list[str], project_code: str, region: str) 
     return 0
 
 
+def _last_migration(cluster: str, log_group: str, region: str) -> str:
+    """The latest migration task's outcome and last log line, as the Migration custom resource ran it."""
+    ecs, logs = _client("ecs", region), _client("logs", region)
+    arns = ecs.list_tasks(cluster=cluster, startedBy="cloudformation-migration", desiredStatus="STOPPED")["taskArns"]
+    if not arns:
+        return "no migration task has run"
+    (task,) = ecs.describe_tasks(cluster=cluster, tasks=arns[-1:])["tasks"]
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    code = next((c.get("exitCode") for c in task.get("containers", [])), None)
+    try:
+        events = logs.get_log_events(logGroupName=log_group, logStreamName=f"migrate/migrate/{task_id}", limit=1,
+                                     startFromHead=False)["events"]  # fmt: skip
+    except logs.exceptions.ResourceNotFoundException:
+        events = []
+    last = events[-1]["message"] if events else task.get("stoppedReason", "")
+    return f"task {task_id[:8]} exited {code}: {last}  (log: {log_group}, streams migrate/)"
+
+
 def summary(env_name: str, project_code: str, region: str) -> None:
     require_running()
     client = _cloudformation(region)
@@ -276,6 +294,8 @@ def summary(env_name: str, project_code: str, region: str) -> None:
     show("On AWS it would be", "ServiceUrl")
     show("ECR repository", "RepositoryUri")
     show("Cluster / service", "ClusterName", "ServiceName")
+    if outputs.get("ClusterName") and outputs.get("LogGroupName"):
+        print(f"{'Database migration':<20} {_last_migration(outputs['ClusterName'], outputs['LogGroupName'], region)}")
     show("Database endpoint", "DBEndpoint", "DBPort", sep=":")
     for key, label in (
         ("MasterKeySecretArn", "Secret master-key"),

@@ -314,9 +314,9 @@ def _emulated_url(url: str, load_balancer_arn: str) -> tuple[str, ssl.SSLContext
     return found[0], context
 
 
-def _request(
+def _call(
     url: str, key: str | None, body: dict | None = None, context: ssl.SSLContext | None = None
-) -> tuple[int, float]:
+) -> tuple[int, bytes, float]:
     request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None)
     request.add_header("Content-Type", "application/json")
     if key:
@@ -324,11 +324,119 @@ def _request(
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=120, context=context) as response:
-            response.read()
-            status = response.status
+            payload, status = response.read(), response.status
     except urllib.error.HTTPError as err:
-        status = err.code
-    return status, (time.perf_counter() - started) * 1000
+        payload, status = err.read(), err.code
+    return status, payload, (time.perf_counter() - started) * 1000
+
+
+def _request(
+    url: str, key: str | None, body: dict | None = None, context: ssl.SSLContext | None = None
+) -> tuple[int, float]:
+    status, _, milliseconds = _call(url, key, body, context)
+    return status, milliseconds
+
+
+def _json(payload: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _ui_login(base: str, username: str, password: str, context: ssl.SSLContext | None) -> int:
+    """POST /login as the UI's form does; LiteLLM answers 303 to /ui with a ``token`` session cookie."""
+    from urllib.parse import urlencode
+
+    request = urllib.request.Request(
+        f"{base}/login", data=urlencode({"username": username, "password": password}).encode()
+    )
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=context))
+    try:
+        with opener.open(request, timeout=30) as response:
+            status, headers = response.status, response.headers
+    except urllib.error.HTTPError as err:
+        status, headers = err.code, err.headers
+    cookies = headers.get_all("Set-Cookie") or []
+    if status == 303 and any(c.startswith("token=") for c in cookies) and "/ui" in headers.get("Location", ""):
+        return 303
+    return status if status != 303 else 0  # a redirect without the session cookie is no login
+
+
+def _use_virtual_key(
+    base: str, key: str, virtual: str, hashed: str, model: str, context: ssl.SSLContext | None, spend_minutes: float,
+    poll: float,
+) -> None:  # fmt: skip
+    ask = {"model": model, "messages": [{"role": "user", "content": "Reply with the word ok."}], "max_tokens": 5}
+    status = _request(f"{base}/v1/chat/completions", virtual, ask, context)[0]
+    if status != 200:
+        raise OpsError(f"smoke: a completion with the virtual key answered {status}, expected 200")
+    print(f"smoke: virtual key completion: {status}")
+    deadline = time.monotonic() + spend_minutes * 60
+    while True:
+        status, payload, _ = _call(f"{base}/key/info?key={hashed}", key, context=context)
+        spend = (_json(payload).get("info") or {}).get("spend") or 0
+        if status == 200 and float(spend) > 0:
+            print(f"smoke: spend recorded: {float(spend):.6f} USD")
+            return
+        if time.monotonic() > deadline:
+            raise OpsError(
+                f"smoke: the virtual key's spend is still {spend} after {spend_minutes:g} min (key info "
+                f"answered {status}); spend is written every proxy_batch_write_at seconds"
+            )
+        time.sleep(poll)
+
+
+def database_checks(
+    base: str, key: str, model: str, context: ssl.SSLContext | None, ui: tuple[str, str],
+    spend_minutes: float = 3, poll: float = 10,
+) -> None:  # fmt: skip
+    """What only a gateway with its database can do: readiness, a virtual key's life and spend, the UI login.
+
+    LiteLLM endpoints: GET /health/readiness ({"db": "connected"}), POST /key/generate, GET /key/info
+    (by the key's sha256, so the key stays out of URLs and logs), POST /key/delete, POST /login.
+    """
+    import hashlib
+    import secrets
+
+    status, payload, _ = _call(f"{base}/health/readiness", None, context=context)
+    database = _json(payload).get("db")
+    if status != 200 or database != "connected":
+        raise OpsError(f"smoke: readiness answered {status} with db {database!r}, expected 200 and 'connected'")
+    print(f"smoke: readiness: {status}, db {database}")
+    alias = f"smoke-{int(time.time())}-{secrets.token_hex(3)}"
+    request = {"models": [model], "duration": "15m", "key_alias": alias, "metadata": {"created_by": "tools.ops smoke"}}
+    status, payload, _ = _call(f"{base}/key/generate", key, request, context)
+    virtual = str(_json(payload).get("key", ""))
+    if status != 200 or not virtual.startswith("sk-"):
+        raise OpsError(f"smoke: key generate answered {status} without a key")
+    hashed = hashlib.sha256(virtual.encode()).hexdigest()
+    print(f"smoke: key generate: {status} ({alias})")
+    try:
+        _use_virtual_key(base, key, virtual, hashed, model, context, spend_minutes, poll)
+    finally:
+        # LiteLLM 1.106's /key/delete answers 200 even when it deleted nothing: /key/info says.
+        try:
+            deleted, _, _ = _call(f"{base}/key/delete", key, {"keys": [hashed]}, context)
+            after, _, _ = _call(f"{base}/key/info?key={hashed}", key, context=context)
+        except OSError as err:  # do not hide why the checks above failed
+            deleted, after = 0, 0
+            print(f"smoke: key delete could not be asked: {err}; delete key alias {alias} by hand")
+        print(f"smoke: key delete: {deleted}; key info after it: {after}")
+    if deleted != 200 or after not in (400, 404):
+        raise OpsError(f"smoke: the smoke test's key {alias} was not deleted (delete {deleted}, info {after})")
+    status = _ui_login(base, ui[0], ui[1], context)
+    if status != 303:
+        raise OpsError(
+            f"smoke: UI login answered {status or 'a redirect without a session'}, expected 303 with a token cookie"
+        )
+    print(f"smoke: UI login: {status}")
 
 
 def _healthy(url: str, context: ssl.SSLContext | None, minutes: float, poll: float) -> int:
@@ -355,29 +463,47 @@ def smoke(
     secret_arn = outputs(stacks[f"{env}/security"])["MasterKeySecretArn"]
     from llmgw_hooks.secret_store import read_json
 
-    key = read_json(stacks[f"{env}/security"].connection_manager, secret_arn)["LITELLM_MASTER_KEY"]
+    security = stacks[f"{env}/security"]
+    key = read_json(security.connection_manager, secret_arn)["LITELLM_MASTER_KEY"]
+    ui_secret = read_json(security.connection_manager, outputs(security)["UiPasswordSecretArn"])
     smoke_url(alb["ServiceUrl"].rstrip("/"), alb["LoadBalancerArn"], key, model, requests, concurrency,
-              health_minutes, poll)  # fmt: skip
+              health_minutes, poll, ui=(ui_secret["UI_USERNAME"], ui_secret["UI_PASSWORD"]))  # fmt: skip
 
 
 def smoke_url(
     url: str, load_balancer_arn: str, key: str, model: str, requests: int, concurrency: int,
-    health_minutes: float = 5, poll: float = 10,
+    health_minutes: float = 5, poll: float = 10, ui: tuple[str, str] | None = None, spend_minutes: float = 3,
 ) -> None:  # fmt: skip
-    """Health (retried while tasks register), model list, one completion, 401 without a key; then a short load test."""
+    """Health, model list, a completion, 401 without a key or with a random one, the database checks, a load test.
+
+    Health is retried while tasks register. The database checks (``database_checks``) need the UI
+    credentials; against the emulator, whose LiteLLM runs without a database, they are skipped and
+    that is said in one line.
+    """
+    import secrets
+
     base, context = _emulated_url(url, load_balancer_arn)
     ask = {"model": model, "messages": [{"role": "user", "content": "Reply with the word ok."}], "max_tokens": 5}
+    random_key = "sk-" + secrets.token_urlsafe(24)
     checks: list[tuple[str, Callable[[], int], int]] = [
         ("health", lambda: _healthy(f"{base}/health/liveliness", context, health_minutes, poll), 200),
         ("model list", lambda: _request(f"{base}/v1/models", key, context=context)[0], 200),
         ("completion", lambda: _request(f"{base}/v1/chat/completions", key, ask, context)[0], 200),
         ("no key", lambda: _request(f"{base}/v1/chat/completions", None, ask, context)[0], 401),
+        ("random key", lambda: _request(f"{base}/v1/chat/completions", random_key, ask, context)[0], 401),
     ]
     for label, check, expected in checks:
         status = check()
         if status != expected:
             raise OpsError(f"smoke: {label} answered {status}, expected {expected}")
         print(f"smoke: {label}: {status}")
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        print("smoke: stand-in: the emulator's LiteLLM runs without a database (Prisma's engines cannot be "
+              "downloaded here): readiness, virtual key, spend and UI login are not checked")  # fmt: skip
+    elif ui is None:
+        raise OpsError("smoke: the database checks need the UI credentials (the ui-password secret)")
+    else:
+        database_checks(base, key, model, context, ui, spend_minutes, poll)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         started = time.monotonic()
         results = list(pool.map(lambda _: _request(f"{base}/v1/chat/completions", key, ask, context), range(requests)))

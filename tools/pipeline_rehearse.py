@@ -59,6 +59,8 @@ WORK = ROOT / "build" / "rehearsal"
 REGION = "us-east-1"
 STACKS = ("security", "network", "alb", "database", "litellm")
 DOMAIN = "llm.rehearsal.test"
+# No registry serves this digest: nothing in a rehearsal pulls a base image (see STAND_INS).
+STAND_IN_DIGEST = "sha256:" + "5" * 64
 # The emulator's stand-in provider takes any key; no real key ever reaches a rehearsal.
 PROVIDER_KEY = "sk-local-stand-in-provider"
 
@@ -68,6 +70,8 @@ STAND_INS = (
     "rehearsal: stand-in: UsePythonVersion@0 selects this machine's python3; the jobs share the repository's .venv",
     "rehearsal: stand-in: credentials never expire; the lint checks each job against their lifetime",
     "rehearsal: stand-in: LLMGW_RDS_CA_BUNDLE gives the Lambda packaging the emulator's RDS CA",
+    "rehearsal: stand-in: the revision's image/build-args pins a stand-in base-image digest, which prod requires "
+    "and nothing here pulls",
     "rehearsal: stand-in: up to 8 jobs run at once, each as soon as its dependencies are done "
     "(a free organization runs 1 at a time, in an order Azure DevOps picks: every order must work)",
 )
@@ -654,6 +658,11 @@ def _snapshot(target: Path) -> Path:
         elif source.is_file():
             shutil.copy2(source, destination)
     (target / ".venv").symlink_to(ROOT / ".venv")
+    args = target / "image" / "build-args"
+    if "LITELLM_IMAGE_DIGEST=\n" in args.read_text():  # a committed digest is rehearsed as it is
+        args.write_text(
+            args.read_text().replace("LITELLM_IMAGE_DIGEST=\n", f"LITELLM_IMAGE_DIGEST={STAND_IN_DIGEST}\n")
+        )
     return target
 
 

@@ -62,7 +62,12 @@ TASKCAT_OVERRIDES: dict[str, dict[str, Any]] = {
     },
     # no task at create: no hook has pushed an image or seeded a master key yet. After the create,
     # tools/taskcat_gateway.py pushes and seeds with the hooks' code, then raises MinCapacity to 1.
-    "litellm": {"MinCapacity": "0"},
+    # The migration custom resource skips while MinCapacity is 0, and runs when it is raised.
+    "litellm": {
+        "MinCapacity": "0",
+        "ArtifactBucketName": {"Ref": "QSS3BucketName"},
+        "DbMigrationCodeKey": "code-key:db_migration",
+    },
 }
 
 

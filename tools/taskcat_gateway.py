@@ -12,9 +12,12 @@ tests the product:
    (``!push_image``'s ``ensure_image``);
 2. seeds the run's secrets (``!seed_secrets``' and ``!seed_database_url``'s functions), provider
    keys from the environment as for a launch;
-3. raises the service's scalable target to ``MinCapacity`` 1, which starts a task, and waits
+3. runs the migration task once, as the stack's ``Migration`` custom resource does when
+   ``MinCapacity`` is raised by a stack update (here it is raised outside the stack, so the
+   resource, which skipped at create, does not run), and fails with its last log line;
+4. raises the service's scalable target to ``MinCapacity`` 1, which starts a task, and waits
    until the service's deployment completes with it running;
-4. runs ``tools.ops smoke``'s checks through the run's load balancer.
+5. runs ``tools.ops smoke``'s checks, the database ones included, through the run's load balancer.
 
 A run's tests are the stacks taskcat tagged ``taskcat-project-name`` = PROJECT_NAME; their
 nested stacks are found by logical id (tools/taskcat_build.py's LOGICAL_IDS).
@@ -109,8 +112,48 @@ def _wait_for_service(calls: Boto3Calls, cluster: str, service: str, minutes: fl
         time.sleep(poll)
 
 
-def start(calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10) -> tuple[str, str, str]:
-    """Push, seed, scale to one task; the ALB's service URL, its ARN and the master key."""
+def migrate(calls: Boto3Calls, test: str, litellm_stack: str, cluster: str, service: str, poll: float = 10) -> str:
+    """Run the stack's migration task definition once with the service's network; raise unless it exits 0."""
+    resources = calls.call("cloudformation", "describe_stack_resources", {"StackName": litellm_stack})
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources["StackResources"]}
+    (described,) = calls.call("ecs", "describe_services", {"cluster": cluster, "services": [service]})["services"]
+    answer = calls.call("ecs", "run_task", {
+        "cluster": cluster, "taskDefinition": physical["MigrationTaskDefinition"], "count": 1,
+        "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}],
+        "networkConfiguration": described["networkConfiguration"], "startedBy": "taskcat-gateway-migration",
+    })  # fmt: skip
+    if answer.get("failures") or not answer.get("tasks"):
+        raise GatewayError(f"{test}: RunTask started no migration task: {answer.get('failures')}")
+    arn = answer["tasks"][0]["taskArn"]
+    deadline = time.monotonic() + 20 * 60
+    while True:
+        (task,) = calls.call("ecs", "describe_tasks", {"cluster": cluster, "tasks": [arn]})["tasks"]
+        if task["lastStatus"] == "STOPPED":
+            break
+        if time.monotonic() > deadline:
+            calls.call(
+                "ecs", "stop_task", {"cluster": cluster, "task": arn, "reason": "the migration outlasted 20 min"}
+            )
+            raise GatewayError(f"{test}: the migration task {arn} was still running after 20 minutes; stopped it")
+        time.sleep(poll)
+    container = next((c for c in task.get("containers", []) if c.get("name") == "migrate"), {})
+    if container.get("exitCode") == 0:
+        return f"migration task {arn.rsplit('/', 1)[-1]} succeeded"
+    if "exitCode" not in container:  # it never ran, so it logged nothing
+        raise GatewayError(f"{test}: the migration task did not run: {task.get('stoppedReason')}")
+    group = _outputs(calls, litellm_stack)["LogGroupName"]
+    events = calls.call("logs", "get_log_events", {
+        "logGroupName": group, "logStreamName": f"migrate/migrate/{arn.rsplit('/', 1)[-1]}", "limit": 20,
+        "startFromHead": False,
+    })["events"]  # fmt: skip
+    last = next((e["message"].strip() for e in reversed(events) if e["message"].strip()), task.get("stoppedReason"))
+    raise GatewayError(f"{test}: the migration task exited {container.get('exitCode')}: {last}")
+
+
+def start(
+    calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10
+) -> tuple[str, str, str, tuple[str, str]]:
+    """Push, seed, migrate, scale to one task; the ALB's service URL, its ARN, the master key and the UI login."""
     from llmgw_hooks.pipeline_macros import UnexpandedMacroError, refuse_macro
     from llmgw_hooks.push_image import ensure_image
     from llmgw_hooks.secret_store import read_json
@@ -131,6 +174,7 @@ def start(calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10
         raise GatewayError(f"{test}: {err}") from None
     seed_database_url_secret(calls, security["DatabaseSecretArn"], calls.session.region_name, LOG)
     cluster, service = litellm["ClusterName"], litellm["ServiceName"]
+    LOG.info("%s: %s", test, migrate(calls, test, stacks["litellm"], cluster, service, poll))
     resource = f"service/{cluster}/{service}"
     (target,) = calls.call(
         "application-autoscaling", "describe_scalable_targets",
@@ -147,7 +191,8 @@ def start(calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10
     LOG.info("%s: %s/%s scaled to MinCapacity 1; waiting for its task", test, cluster, service)
     LOG.info("%s: %s", test, _wait_for_service(calls, cluster, service, minutes=15, poll=poll))
     key = read_json(calls, security["MasterKeySecretArn"])["LITELLM_MASTER_KEY"]
-    return alb["ServiceUrl"], alb["LoadBalancerArn"], key
+    ui = read_json(calls, security["UiPasswordSecretArn"])
+    return alb["ServiceUrl"], alb["LoadBalancerArn"], key, (ui["UI_USERNAME"], ui["UI_PASSWORD"])
 
 
 def run(project: str, region: str, model: str, requests: int, poll: float = 10) -> None:
@@ -155,9 +200,9 @@ def run(project: str, region: str, model: str, requests: int, poll: float = 10) 
 
     calls = Boto3Calls(region)
     for test, stacks in sorted(tests_of(calls, project).items()):
-        url, load_balancer, key = start(calls, test, stacks, poll)
+        url, load_balancer, key, ui = start(calls, test, stacks, poll)
         print(f"taskcat-gateway: {test}: smoke test through {url}")
-        smoke_url(url.rstrip("/"), load_balancer, key, model=model, requests=requests, concurrency=2)
+        smoke_url(url.rstrip("/"), load_balancer, key, model=model, requests=requests, concurrency=2, ui=ui)
 
 
 def clean(project: str, region: str) -> None:

@@ -745,6 +745,17 @@ def _migration(aws: Aws, r: DeployedResource) -> dict[str, Any]:
         "SecurityGroups": [g["GroupId"] for g in interface["Groups"]],
         "LogGroup": group,
         "LogStreamPrefix": stream.split("/", 1)[0],
+        # Passed to each run as the migrate container's environment override.
+        "AllowOlderImage": next(
+            (
+                e["value"]
+                for o in task.get("overrides", {}).get("containerOverrides", [])
+                if o.get("name") == "migrate"
+                for e in o.get("environment", [])
+                if e["name"] == "ALLOW_OLDER_IMAGE"
+            ),
+            None,
+        ),
     }
 
 

@@ -430,3 +430,68 @@ def test_rotation__calls_only_what_the_functions_role_allows(rotation, monkeypat
     allowed = role_actions(deployed[env]["database"].resource("DbRotationRole"))
     assert "rds:DescribeDBInstances" in calls and "ecs:UpdateService" in calls
     assert calls <= allowed, f"the role lacks {sorted(calls - allowed)}"
+
+
+# ---- LiteLLM's own schema under the alternating logins ----------------------------------------------------
+
+STAND_IN = ROOT / "emulator" / "llmgw_emulator" / "standins" / "prisma_migration.py"
+GATEWAY_PYTHON = ROOT / ".venv-gateway" / "bin" / "python"
+_APPLY = """
+import os, runpy, sys
+migrate = runpy.run_path(sys.argv[1])
+up_to = sys.argv[2] or None
+print(len(migrate["apply"](os.environ["LLMGW_TEST_DSN"], migrate["migrations_dir"](), up_to)))
+"""
+
+
+def _migrate_as(rotation: Rotation, secret: dict[str, Any], up_to: str | None = None) -> int:
+    """Apply LiteLLM's migrations (litellm-proxy-extras at the pinned release) as ``secret``'s login."""
+    import os
+    import subprocess
+
+    from psycopg2.extensions import make_dsn
+
+    dsn = make_dsn(**libpq_parameters(secret["DATABASE_URL"], str(rotation.server.certificate)))
+    result = subprocess.run(
+        [str(GATEWAY_PYTHON), "-c", _APPLY, str(STAND_IN), up_to or ""],
+        env={**os.environ, "LLMGW_TEST_DSN": dsn},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def test_litellm_schema__half_migrated_by_one_login__the_other_uses_every_table_and_migrates_the_rest(rotation):
+    if not GATEWAY_PYTHON.exists():
+        pytest.fail("needs .venv-gateway (make gateway-venv): LiteLLM's migrations ship in litellm-proxy-extras")
+    (migrations,) = (ROOT / ".venv-gateway").glob("lib/python*/site-packages/litellm_proxy_extras/migrations")
+    shipped = sorted(p.name for p in migrations.iterdir() if (p / "migration.sql").is_file())
+    rotation.rotate()  # the first rotation creates both logins
+    first = rotation.value()
+    halfway = shipped[len(shipped) // 2]
+
+    assert _migrate_as(rotation, first, up_to=halfway) == len(shipped) // 2 + 1
+    rotation.rotate()
+    second = rotation.value()
+    assert second["username"] != first["username"]
+    with rotation.connect(second) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'LiteLLM_%'")
+        tables = [r[0] for r in cursor.fetchall()]
+        for table in tables:  # privileges are checked before a statement runs, rows or none
+            cursor.execute(f'SELECT count(*) FROM "{table}"')
+            cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "{table}" WHERE false')
+            cursor.execute(f'DELETE FROM "{table}" WHERE false')
+    conn.close()
+
+    assert _migrate_as(rotation, second) == len(shipped) - (len(shipped) // 2 + 1)
+    with rotation.connect(second) as conn, conn.cursor() as cursor:
+        cursor.execute('SELECT count(*), count(finished_at) FROM "_prisma_migrations"')
+        assert cursor.fetchone() == (len(shipped), len(shipped))
+        cursor.execute(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'LiteLLM_%'"
+        )
+        assert [r[0] for r in cursor.fetchall()] == [first["username"].removesuffix("_clone") + "_owner"]
+    conn.close()
+    assert len(tables) > 20, tables

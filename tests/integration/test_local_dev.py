@@ -184,7 +184,10 @@ def test_launch_dev__secrets_rotate_every_30_days_with_uploaded_functions(emulat
         assert configuration["Runtime"] == "python3.12"
         assert sorted(configuration["VpcConfig"]["SubnetIds"]) == sorted(dev["PrivateSubnetIds"].split(","))
     keys = [o["Key"] for o in emulator.client("s3").list_objects_v2(Bucket=dev["ArtifactBucketName"])["Contents"]]
-    assert sorted(k.split("-")[0] for k in keys) == ["lambdas/db_rotation", "lambdas/master_key_rotation"]
+    # The two rotation functions, and the litellm stack's migration function.
+    assert sorted(k.split("-")[0] for k in keys) == [
+        "lambdas/db_migration", "lambdas/db_rotation", "lambdas/master_key_rotation"
+    ]  # fmt: skip
 
 
 def test_launch_dev__creating_the_schedules_ran_both_functions_as_secrets_manager_does(emulator, dev):

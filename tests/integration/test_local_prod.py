@@ -14,10 +14,20 @@ import time
 
 import pytest
 
+from tests.integration.conftest import pinned_copy, start_emulator, stop_emulator
 from tools.render import ROOT
 
 STACKS = ["security", "network", "alb", "database", "litellm"]
 DOMAIN = "llm.example.test"
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    """An emulator whose tasks run a copy of the repository that pins a stand-in base-image digest, as prod needs."""
+    project = pinned_copy(tmp_path_factory.mktemp("pinned"))
+    process, running = start_emulator("new", project=project)
+    yield running
+    stop_emulator(process)
 
 
 @pytest.fixture(scope="module")

@@ -86,6 +86,7 @@ def test_taskcat_run__every_test_completes_serves_a_smoke_tested_gateway_and_is_
         for case in test.config.config.tests.values():  # tests copy the project's settings when loaded
             case.s3_bucket = bucket
         test.lint_disable = True
+        test.dont_wait_for_delete = False  # as the pipeline's `taskcat test clean --wait-for-delete`
         try:
             test.run()
         except Exception as err:

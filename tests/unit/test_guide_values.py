@@ -566,3 +566,75 @@ def test_database__app_never_runs_as_the_rds_master(deployed, env):
     assert db.props("DbRotationFunction")["Environment"]["Variables"]["MASTER_SECRET_ARN"] == {
         "Fn::GetAtt": ["DBInstance", "MasterUserSecret.SecretArn"]
     }
+
+
+@BOTH
+def test_migration__serving_tasks_never_migrate_and_the_service_waits_for_the_one_migration(deployed, env):
+    # Concurrent start-up migrations race (LiteLLM issues #14400, #33650); one that waits up to
+    # 600 s for LiteLLM's migration lock outlasts the container health check. The rehearsal runs
+    # one migration but cannot show two racing, so the wiring is held here.
+    litellm = deployed[env]["litellm"]
+    serving = {e["Name"]: str(e["Value"]) for e in container(deployed, env)["Environment"]}
+    (migrate,) = litellm.props("MigrationTaskDefinition")["ContainerDefinitions"]
+    migration = litellm.props("Migration")
+
+    assert serving["DISABLE_SCHEMA_UPDATE"] == "true"
+    assert litellm.resource("Migration")["Type"] == "Custom::DatabaseMigration"
+    assert litellm.resource("Service")["DependsOn"] == "Migration"
+    assert migration["TaskDefinition"] == {"Ref": "MigrationTaskDefinition"}, "a new image is a new revision"
+    assert migration["ServiceToken"] == {"Fn::GetAtt": ["MigrationFunction", "Arn"]}
+    assert int(migration["ServiceTimeout"]) == 1800, "inside the pipeline job's hour"
+    assert migration["AllowOlderImage"] == litellm.values["AllowOlderImage"], "per run: a flip must not migrate again"
+    assert "ALLOW_OLDER_IMAGE" not in {e["Name"] for e in migrate["Environment"]}
+    assert migrate["WorkingDirectory"] == "/app"
+    assert migrate["Image"] == container(deployed, env)["Image"], "the migration runs the image about to roll out"
+    assert migrate["EntryPoint"] == ["python3", "/app/gateway/migrate.py"]
+    assert [s["Name"] for s in migrate["Secrets"]] == ["DATABASE_URL"], "the database login and nothing else"
+    assert "TaskRoleArn" not in litellm.props("MigrationTaskDefinition"), "the migration calls no AWS API"
+    assert migration["Subnets"] == litellm.props("Service")["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
+    # A migration longer than one invocation hands its wait on within CloudFormation's wait.
+    assert int(litellm.props("MigrationFunction")["Timeout"]) == 900
+    # A log group created by an update that rolls back must not stay in the retry's way.
+    policy = litellm.resource("MigrationFunctionLogGroup")["DeletionPolicy"]
+    assert policy == ("RetainExceptOnCreate" if env == "prod" else "Delete")
+
+
+# RDS for PostgreSQL's default max_connections is LEAST({DBInstanceClassMemory/9531392}, 5000), and
+# DBInstanceClassMemory is the class's memory less what the OS and RDS keep (measured: about 0.9 of it).
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections
+_CLASS_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+_MEMORY_AVAILABLE = 0.85  # below what was measured, so the estimate errs low
+_RDS_RESERVED = 5  # superuser_reserved_connections 3 and rds.rds_superuser_reserved_connections 2
+_OTHER_CONNECTIONS = {"the migration task (Prisma, LiteLLM's lock, the age check)": 4, "a rotation": 2,
+                      "an operator's psql sessions": 2}  # fmt: skip
+
+
+@BOTH
+def test_database_pool__every_connection_at_a_rollouts_peak_fits_the_instance_class(deployed, env):
+    # LiteLLM opens database_connection_pool_limit connections per worker; a rolling deploy runs up to
+    # MaximumPercent of MaxCapacity tasks at once; beside them, the migration, a rotation and people.
+    import yaml
+
+    from tools.render import ROOT
+
+    pool = yaml.safe_load((ROOT / "image" / "config.yaml").read_text())["general_settings"]
+    litellm = deployed[env]["litellm"]
+    peak_tasks = (
+        as_int(litellm.values["MaxCapacity"])
+        * as_int(litellm.props("Service")["DeploymentConfiguration"]["MaximumPercent"])
+        // 100
+    )
+    gateway = peak_tasks * as_int(litellm.values["NumWorkers"]) * int(pool["database_connection_pool_limit"])
+    instance_class = str(deployed[env]["database"].values["DBInstanceClass"])
+    size = instance_class.rsplit(".", 1)[-1]
+    assert size in _CLASS_GIB, f"{instance_class}: add its memory to _CLASS_GIB"
+    max_connections = min(int(_CLASS_GIB[size] * 1024**3 * _MEMORY_AVAILABLE / 9531392), 5000)
+
+    others, allowed = sum(_OTHER_CONNECTIONS.values()), max_connections - _RDS_RESERVED
+    needed = gateway + others
+    assert needed <= allowed, (
+        f"{env}: {peak_tasks} tasks x {litellm.values['NumWorkers']} workers x "
+        f"{pool['database_connection_pool_limit']} connections + {others} others = {needed}, over the {allowed} "
+        f"that {instance_class} allows"
+    )
+    assert int(pool["proxy_batch_write_at"]) == 60, "spend once a minute, not a database write per request"

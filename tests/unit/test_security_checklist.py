@@ -242,8 +242,9 @@ def test_item_23__roles_grant_no_wildcard_actions_and_wildcard_resources_only_wh
 @pytest.mark.parametrize("env", ENVS)
 def test_item_24__every_log_group_has_retention_and_the_customer_managed_key(deployed, env):
     groups = _of_type(deployed, env, "AWS::Logs::LogGroup")
-    # flow logs, gateway, two rotation functions, the database's postgresql and upgrade logs; prod adds the WAF's
-    assert len(groups) == (7 if env == "prod" else 6)
+    # flow logs, gateway, two rotation functions, the migration function, the database's postgresql and upgrade
+    # logs; prod adds the WAF's
+    assert len(groups) == (8 if env == "prod" else 7)
     for name, group in groups.items():
         props = group["Properties"]
         assert int(props["RetentionInDays"]) > 0, name

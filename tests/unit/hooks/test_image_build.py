@@ -1,10 +1,10 @@
-"""The image definition: its content tag, its base image, and the upstream digest check."""
+"""The image definition: its content tag, its base image and its digest pin."""
 
 from __future__ import annotations
 
 import pytest
 
-from llmgw_hooks.image_build import ImageDefinition, ImageError, check_base_image
+from llmgw_hooks.image_build import ImageDefinition, ImageError
 from tools.render import ROOT
 
 DIGEST = "sha256:" + "a" * 64
@@ -46,25 +46,16 @@ def test_base_image__fills_build_args_and_arg_defaults(tmp_path):
     assert image.base_image == "reg/x:v2"
 
 
-def test_check_base_image__scratch_or_unpinned__is_reported_not_refused(tmp_path):
-    assert check_base_image(definition(tmp_path, "FROM scratch\n")) == "no base image to check"
-    assert "trusted by tag" in check_base_image(definition(tmp_path, "FROM reg/x:1\n"))
+def test_build_args__a_pinned_digest__makes_the_build_pull_by_digest(tmp_path):
+    image = definition(tmp_path, "ARG V=1\nARG LITELLM_BASE_PIN=\nFROM reg/x:v$V${LITELLM_BASE_PIN}\n",
+                       f"LITELLM_IMAGE_DIGEST={DIGEST}\n")  # fmt: skip
+    assert image.build_args["LITELLM_BASE_PIN"] == f"@{DIGEST}"
+    assert image.base_image == f"reg/x:v1@{DIGEST}" and image.pinned_digest == DIGEST
 
 
-def test_check_base_image__matching_digest__passes(tmp_path):
-    image = definition(tmp_path, "FROM reg/x:1\n", f"LITELLM_IMAGE_DIGEST={DIGEST}\n")
-    assert check_base_image(image, lambda ref: DIGEST) == "base image reg/x:1 matches the pinned digest"
-
-
-def test_check_base_image__moved_tag__refuses_to_build(tmp_path):
-    image = definition(tmp_path, "FROM reg/x:1\n", f"LITELLM_IMAGE_DIGEST={DIGEST}\n")
-    with pytest.raises(ImageError, match=r"^base image reg/x:1 is now sha256:b+, not the pinned sha256:a+"):
-        check_base_image(image, lambda ref: "sha256:" + "b" * 64)
-
-
-def test_check_base_image__registry_out_of_reach__says_the_digest_was_not_checked(tmp_path):
-    image = definition(tmp_path, "FROM reg/x:1\n", f"LITELLM_IMAGE_DIGEST={DIGEST}\n")
-    assert "could not be inspected here" in check_base_image(image, lambda ref: None)
+def test_build_args__a_digest_that_is_not_sha256__is_refused_naming_it(tmp_path):
+    with pytest.raises(ImageError, match=r"LITELLM_IMAGE_DIGEST must be sha256:<64 hex>"):
+        definition(tmp_path, "FROM reg/x:1\n", "LITELLM_IMAGE_DIGEST=latest\n")
 
 
 def test_build_args__malformed_line__names_file_and_line(tmp_path):
