@@ -8,4 +8,8 @@ case "${LITELLM_MASTER_KEY:-}" in
     exit 64
     ;;
 esac
+# With a shared-state cache configured, serve only once it answers (see wait_for_redis.py).
+if [ -n "${REDIS_HOST:-}" ]; then
+  python3 /app/gateway/wait_for_redis.py || exit $?
+fi
 exec /app/docker/prod_entrypoint.sh "$@"

@@ -297,11 +297,13 @@ def summary(env_name: str, project_code: str, region: str) -> None:
     if outputs.get("ClusterName") and outputs.get("LogGroupName"):
         print(f"{'Database migration':<20} {_last_migration(outputs['ClusterName'], outputs['LogGroupName'], region)}")
     show("Database endpoint", "DBEndpoint", "DBPort", sep=":")
+    show("Shared-state cache", "CacheEndpoint")
     for key, label in (
         ("MasterKeySecretArn", "Secret master-key"),
         ("UiPasswordSecretArn", "Secret ui-password"),
         ("ApiKeysSecretArn", "Secret api-keys"),
         ("DatabaseSecretArn", "Secret database"),
+        ("CacheAuthSecretArn", "Secret cache-auth"),
     ):
         show(label, key)
     master_key = _write_key_file(outputs.get("MasterKeySecretArn"), region)

@@ -33,6 +33,9 @@ EXAMPLE_OUTPUTS = {
     "UiPasswordSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:dev-litellm/ui-password-AbCdEf",
     "ApiKeysSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:dev-litellm/api-keys-AbCdEf",
     "DatabaseSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:dev-litellm/database-AbCdEf",
+    "CacheAuthSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:dev-litellm/cache-auth-AbCdEf",
+    "CacheEndpoint": "master.dev-litellm-cache.abcdef.use1.cache.amazonaws.com",
+    "CacheSecurityGroupId": "sg-0a1b2c3d4e5f60005",
     "TaskExecutionRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-security-TaskExecutionRole-AbCdEf",
     "TaskRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-security-TaskRole-AbCdEf",
     "RepositoryUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/dev-litellm-proxy",
@@ -49,6 +52,8 @@ EXAMPLE_OUTPUTS = {
     "TargetGroupFullName": "targetgroup/dev-litellm-tg/0123456789abcdef",
     "LoadBalancerFullName": "app/dev-litellm-alb/0123456789abcdef",
 }
+# Outputs that differ by environment: dev runs no cache unless launched with --var enable_cache=true.
+EXAMPLE_OUTPUTS_BY_ENVIRONMENT = {"dev": {"CacheEndpoint": "none"}}
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,9 @@ class RenderedStack:
 
     def example_parameters(self) -> dict[str, str | list[str]]:
         """Parameters with every stack output replaced by a stand-in of the right shape."""
+        outputs = {**EXAMPLE_OUTPUTS, **EXAMPLE_OUTPUTS_BY_ENVIRONMENT.get(self.name.split("/")[0], {})}
         return {
-            key: EXAMPLE_OUTPUTS[value.output] if isinstance(value, StackOutputRef) else value
+            key: outputs[value.output] if isinstance(value, StackOutputRef) else value
             for key, value in self.parameters.items()
         }
 

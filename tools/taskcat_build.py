@@ -38,7 +38,14 @@ VARIANTS: dict[str, tuple[str, dict[str, dict[str, str]]]] = {
         "dev",
         {
             "network": {"NatGateways": "2"},
-            "database": {"DBInstanceClass": "db.t3.small", "MultiAZ": "true", "EnablePerformanceInsights": "true"},
+            "database": {
+                "DBInstanceClass": "db.t3.small",
+                "MultiAZ": "true",
+                "EnablePerformanceInsights": "true",
+                "EnableCache": "true",
+                "CacheNodeType": "cache.t4g.small",
+                "CacheMultiAZ": "true",
+            },
             "litellm": {
                 "TaskCpu": "1024",
                 "TaskMemory": "2048",

@@ -100,6 +100,7 @@ def test_network__security_groups_allow_exactly_the_guide_chain(deployed, env):
     assert ingress == {
         ("AlbSecurityGroup", 443, "0.0.0.0/0"),
         ("AlbSecurityGroup", 80, "0.0.0.0/0"),
+        ("CacheSecurityGroup", 6379, "EcsSecurityGroup"),  # the shared-state cache, beyond the guide (issue 15)
         ("EcsSecurityGroup", 4000, "AlbSecurityGroup"),
         ("RdsSecurityGroup", 5432, "EcsSecurityGroup"),
         ("RdsSecurityGroup", 5432, "LambdaSecurityGroup"),
@@ -109,6 +110,7 @@ def test_network__security_groups_allow_exactly_the_guide_chain(deployed, env):
         ("AlbSecurityGroup", 4000, "EcsSecurityGroup"),
         ("EcsSecurityGroup", 443, "0.0.0.0/0"),
         ("EcsSecurityGroup", 5432, "RdsSecurityGroup"),
+        ("EcsSecurityGroup", 6379, "CacheSecurityGroup"),
         ("LambdaSecurityGroup", 443, "0.0.0.0/0"),
         ("LambdaSecurityGroup", 5432, "RdsSecurityGroup"),
     }
@@ -124,10 +126,11 @@ def test_network__every_security_group_replaces_the_default_allow_all_egress(dep
 
 
 @BOTH
-def test_security__four_secrets_all_encrypted_with_the_customer_managed_key(deployed, env):
+def test_security__five_secrets_all_encrypted_with_the_customer_managed_key(deployed, env):
     secrets = deployed[env]["security"].of_type("AWS::SecretsManager::Secret")
     assert sorted(s["Properties"]["Name"]["Fn::Sub"].split("/")[1] for s in secrets.values()) == [
         "api-keys",
+        "cache-auth",  # the shared-state cache's AUTH token, beyond the guide (issue 15)
         "database",
         "master-key",
         "ui-password",
@@ -278,6 +281,8 @@ def test_compute__every_secret_comes_from_secrets_manager_never_the_environment(
         "ANTHROPIC_API_KEY": "${ApiKeysSecretArn}:ANTHROPIC_API_KEY::",
         "AWS_BEDROCK_REGION": "${ApiKeysSecretArn}:AWS_BEDROCK_REGION::",
         "DATABASE_URL": "${DatabaseSecretArn}:DATABASE_URL::",
+        # the cache's AUTH token, where the cache runs (prod)
+        **({"REDIS_PASSWORD": "${CacheAuthSecretArn}:REDIS_PASSWORD::"} if env == "prod" else {}),
     }
     assert not {e["Name"] for e in definition["Environment"]} & set(sources)
 
@@ -497,7 +502,8 @@ def test_alarms__match_the_guide_thresholds(deployed, env, where, expected):
 def test_alarms__every_alarm_notifies_the_alarm_topic(deployed, env):
     topic = deployed[env]["litellm"].values["AlarmTopicArn"]
     alarms = [a for s in deployed[env].values() for a in s.of_type("AWS::CloudWatch::Alarm").values()]
-    assert len(alarms) == len(GUIDE_ALARMS) + 4  # and errors and throttles per rotation function
+    # and errors and throttles per rotation function; in prod, CPU and memory per cache node
+    assert len(alarms) == len(GUIDE_ALARMS) + 4 + (4 if env == "prod" else 0)
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [topic]
 
