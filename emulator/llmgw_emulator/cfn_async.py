@@ -34,6 +34,23 @@ def began(stack_id: str) -> None:
         signal(stack_id)
 
 
+def _fail_stack(stack_id: str, err: BaseException) -> None:
+    """An operation that broke after its request answered: say so, and end the stack's operation failed."""
+    import sys
+    import traceback
+
+    print(f"emulator: the CloudFormation operation on {stack_id} broke: {err!r}", file=sys.stderr, flush=True)
+    traceback.print_exception(err, file=sys.stderr)
+    from moto.cloudformation.models import cloudformation_backends
+
+    for backends in cloudformation_backends.values():
+        for backend in backends.values():
+            stack = backend.stacks.get(stack_id)
+            if stack is not None and stack.status.endswith("_IN_PROGRESS"):
+                failed = stack.status.replace("_IN_PROGRESS", "_FAILED")
+                stack.status, stack.status_reason = failed, f"the emulator broke: {err!r}"[:1000]
+
+
 def _in_background(operation: Callable[[], Any], answer: Callable[[str], Any]) -> Any:
     granted, begun, done = threading.Event(), threading.Event(), threading.Event()
     box: dict[str, Any] = {}
@@ -49,6 +66,8 @@ def _in_background(operation: Callable[[], Any], answer: Callable[[str], Any]) -
             box["result"] = operation()
         except BaseException as err:  # handed back to the request if it has not answered yet
             box["error"] = err
+            if "stack_id" in box:  # the request has answered: nobody else would ever see this
+                _fail_stack(box["stack_id"], err)
         finally:
             _WORKER.signal = None
             done.set()

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import clock, container_images
+from . import clock, container_images, elasticache_valkey
 from .ecs_logs import AwsLogs, MissingLogGroup
 
 __all__ = ["STAND_INS", "LocalTask", "TaskFailure"]
@@ -52,6 +52,7 @@ STAND_INS = (
     "LiteLLM's server in a task gets no DATABASE_URL: Prisma's engines download at run time from an unreachable host",
     "a migration task applies litellm-proxy-extras' SQL itself, in place of Prisma's `prisma migrate deploy`",
     "an Amazon RDS root certificate in an image is the emulator's RDS CA, which signs the local instances",
+    "a task trusts the emulator's CA beside the public ones (SSL_CERT_FILE): it signs the local caches' certificates",
     "a task's provider calls go to the emulator's stand-in provider (OPENAI_API_BASE), not to the internet",
     "a task runs as this machine's user, not as its container User",
     "a task's health check runs with this machine's /bin/sh and .venv-gateway's python3, not the image's tools",
@@ -200,6 +201,8 @@ class LocalTask:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
+            # The public CAs an image trusts, plus the emulator's, which signs the local caches' certificates.
+            "SSL_CERT_FILE": str(elasticache_valkey.trust_bundle()),
         }
         for item in self.definition.get("environment") or []:
             env[item["name"]] = str(item.get("value", ""))

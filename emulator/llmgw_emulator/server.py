@@ -37,11 +37,13 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     from . import (  # noqa: F401 - importing registers the types
         cfn_async,
         cfn_custom_resources,
+        cfn_dynamic_references,
         cfn_engine,
         cfn_resources,
         ecs_resources,
         ecs_run_task,
         ecs_scheduler,
+        elasticache_valkey,
         lambda_service,
         load_balancers,
         model_fixes,
@@ -52,6 +54,7 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     from .request_lock import SERVER_LOCK
 
     cfn_engine.install()
+    cfn_dynamic_references.install()  # after cfn_engine's own clean_json: it sees the values Fn::Sub made
     cfn_async.install()
     cfn_custom_resources.install()
     model_fixes.install()
@@ -142,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ecs_run_task.shutdown()
     server.shutdown()
-    from . import provider, rds_postgres
+    from . import elasticache_valkey, provider, rds_postgres
 
     provider.stop()
+    elasticache_valkey.stop_all()
     rds_postgres.stop_all()
     return 0
 

@@ -109,6 +109,66 @@ def test_launch_prod__database_is_multi_az_protected_and_not_micro(emulator, pro
     assert db["DBInstanceClass"] == "db.t3.small"
 
 
+def _cache(emulator, prod, password: str | None, ssl: bool = True):
+    import redis
+
+    return redis.Redis(
+        host=prod["CacheEndpoint"], port=6379, password=password, ssl=ssl,
+        ssl_ca_certs=str(emulator.rds_ca_bundle), socket_connect_timeout=5, socket_timeout=5,
+    )  # fmt: skip
+
+
+def _cache_token(emulator, prod) -> str:
+    value = emulator.client("secretsmanager").get_secret_value(SecretId=prod["CacheAuthSecretArn"])["SecretString"]
+    return json.loads(value)["REDIS_PASSWORD"]
+
+
+def test_launch_prod__cache_is_replicated_and_encrypted_with_the_gateway_key(emulator, prod):
+    (group,) = emulator.client("elasticache").describe_replication_groups(ReplicationGroupId="prod-litellm-cache")[
+        "ReplicationGroups"
+    ]
+    assert (group["TransitEncryptionEnabled"], group["AtRestEncryptionEnabled"], group["AuthTokenEnabled"]) == (
+        True, True, True,
+    )  # fmt: skip
+    assert group["KmsKeyId"] == prod["KmsKeyArn"]
+    assert (group["MultiAZ"], group["AutomaticFailover"], len(group["MemberClusters"])) == ("enabled", "enabled", 2)
+    clusters = emulator.client("elasticache").describe_cache_clusters()["CacheClusters"]
+    groups = {g["SecurityGroupId"] for c in clusters for g in c.get("SecurityGroups", [])}
+    assert groups == {prod["CacheSecurityGroupId"]}
+
+
+def test_launch_prod__cache_answers_only_tls_clients_with_the_token_from_secrets_manager(emulator, prod):
+    import redis
+
+    assert _cache(emulator, prod, _cache_token(emulator, prod)).ping() is True
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        _cache(emulator, prod, "not-the-token-0123456789").ping()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        _cache(emulator, prod, _cache_token(emulator, prod), ssl=False).ping()
+
+
+def test_launch_prod__gateway_tasks_keep_their_routing_state_in_the_cache(emulator, prod):
+    # A completion through the HTTPS listener: the task that serves it counts the deployment's
+    # usage in the cache, where every other task reads it (test_litellm_shared_state.py shows what for).
+    import ssl
+    import urllib.request
+
+    key = json.loads(
+        emulator.client("secretsmanager").get_secret_value(SecretId=prod["MasterKeySecretArn"])["SecretString"]
+    )["LITELLM_MASTER_KEY"]
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}).encode()
+    request = urllib.request.Request(
+        emulator.listener_url("prod-litellm-alb", 443) + "/v1/chat/completions",
+        data=body, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    context = ssl.create_default_context(cafile=str(emulator.rds_ca_bundle))
+    for _ in range(4):  # both tasks, whichever the listener picks
+        with urllib.request.urlopen(request, timeout=60, context=context) as response:
+            assert response.status == 200
+    cache = _cache(emulator, prod, _cache_token(emulator, prod))
+    assert [k for k in cache.scan_iter(match="*gpt-4o-mini:rpm:*")], sorted(cache.scan_iter())[:20]
+
+
 def test_launch_prod__runs_two_to_four_tasks(emulator, prod):
     (target,) = emulator.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
         "ScalableTargets"
