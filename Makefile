@@ -69,6 +69,19 @@ $(POSTGRES_SERVER):
 		exit 2; \
 	fi
 
+# The emulator serves ElastiCache, and the shared-state test and `make bench` run the gateway's
+# cache, with a real Redis: Debian's redis-server (with redis-cli), installed the same way.
+REDIS_SERVER := /usr/bin/redis-server
+$(REDIS_SERVER):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's redis-server: the emulator's ElastiCache and the shared-state test run on it"; \
+		apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }; \
+	else \
+		echo "make test and make bench need Redis's server: install Debian's redis-server (or run make as root)"; \
+		exit 2; \
+	fi
+
 # The LiteLLM proxy from PyPI at the image's pinned release. prisma (the Python
 # package) lets the proxy answer auth errors without a database.
 # Every package and its hash, compiled from requirements-gateway.in (make gateway-lock): a
@@ -106,7 +119,7 @@ $(CHECKOV_STAMP):
 
 checkov-venv: $(CHECKOV_STAMP) ## Create .venv-checkov with checkov, for the security gate
 
-local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) ## Main job: start the local AWS emulator and launch config/dev into it; its ECS service serves the gateway through its ALB
+local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Main job: start the local AWS emulator and launch config/dev into it; its ECS service serves the gateway through its ALB
 	@$(BIN)/python -m tools.local up
 	@$(BIN)/python -m tools.local launch dev $(foreach v,$(VARS),--var $(v))
 
@@ -125,13 +138,13 @@ gateway: $(STAMP) $(GATEWAY_STAMP) ## Run the pinned LiteLLM proxy with the imag
 gateway-down: $(STAMP) ## Stop the local gateway
 	@$(BIN)/python -m tools.gateway down
 
-bench: $(GATEWAY_STAMP) ## Load-test the gateway: production settings vs the guide's, on one vCPU each (wrk, ~90 s)
+bench: $(GATEWAY_STAMP) $(REDIS_SERVER) ## Load-test the gateway: production settings with and without the shared-state cache, and the guide's, on one vCPU each (wrk, ~2 min)
 	$(GATEWAY_VENV)/bin/python -m tools.bench
 
-rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) ## Run the Azure DevOps pipelines' compiled steps against a fresh local emulator, scenario by scenario (~4 min)
+rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run the Azure DevOps pipelines' compiled steps against a fresh local emulator, scenario by scenario (~4 min)
 	$(BIN)/python -m tools.pipeline_rehearse $(SCENARIOS)
 
-test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) $(POSTGRES_SERVER) ## Run every test (unit and integration)
+test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run every test (unit and integration)
 	$(BIN)/pytest
 
 unit: $(STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) ## Run the fast tests only (unit tests; about 1½ min)

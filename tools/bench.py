@@ -7,6 +7,9 @@ on a shared, noisy machine:
 
 - production: this repository's settings (LITELLM_LOG=ERROR, JSON logs, one
   worker per vCPU);
+- production+cache: the same, with the shared-state cache prod runs: a local
+  Redis that takes only TLS clients with its password (tools/local_redis.py),
+  on the load core, as ElastiCache is not on the task's;
 - guide: the architecture guide's defaults (LITELLM_LOG=DEBUG, one worker).
 
 Each run: a closed-loop sweep with wrk at rising concurrency, whose best
@@ -48,6 +51,7 @@ HALF_LOAD_SECONDS = 8
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
 CONFIGS = {
     "production": {"LITELLM_LOG": "ERROR", "NUM_WORKERS": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    "production+cache": {"LITELLM_LOG": "ERROR", "NUM_WORKERS": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
     "guide": {"LITELLM_LOG": "DEBUG", "NUM_WORKERS": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
 }
 WRK_SCRIPT = """
@@ -78,6 +82,7 @@ class Point:
 class Run:
     name: str
     settings: dict[str, str]
+    cache: str = "none"
     sweep: list[Point] = field(default_factory=list)
     saturation_rps: float = 0.0
     rps_per_vcpu: float = 0.0
@@ -151,15 +156,19 @@ def open_loop(url: str, rate: float, seconds: float, key: str) -> tuple[float, f
     return quantiles[49], quantiles[94]
 
 
-def bench(name: str, settings: dict[str, str], upstream: str, key: str, script: Path) -> Run:
+def bench(
+    name: str, settings: dict[str, str], upstream: str, key: str, script: Path, cache: dict[str, str] | None = None
+) -> Run:
+    """One run; ``cache`` is the REDIS_* environment of the shared-state cache (kept out of the results)."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "AWS_", "DATABASE_URL"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "AWS_", "DATABASE_URL", "REDIS_"))}
     env.update(settings, LITELLM_MASTER_KEY=key, LITELLM_SALT_KEY=key, OPENAI_API_KEY="fake", OPENAI_API_BASE=upstream)
+    env.update(cache or {})
     command = ["taskset", "-c", PROXY_CORE, str(LITELLM), "--config", str(ROOT / "image" / "config.yaml")]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     log = (OUT / f"proxy-{name}.log").open("w")
     proxy = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    run = Run(name, settings)
+    run = Run(name, settings, "TLS Redis on loopback" if cache else "none")
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(f"{base}/health/liveliness")
@@ -261,8 +270,9 @@ def table(runs: list[Run]) -> str:
     ]
     for run in runs:
         top = max(run.sweep, key=lambda p: p.rps)
+        cache = ", cache" if run.cache != "none" else ""
         lines.append(
-            f"| {run.name} ({run.settings['LITELLM_LOG']}, {run.settings['NUM_WORKERS']} worker) "
+            f"| {run.name} ({run.settings['LITELLM_LOG']}, {run.settings['NUM_WORKERS']} worker{cache}) "
             f"| {run.rps_per_vcpu:.1f} | {top.p50_ms:.0f} / {top.p95_ms:.0f} / {top.p99_ms:.0f} "
             f"| {run.half_load_p95_ms:.1f} | {run.overhead_p95_ms:.1f} |"
         )
@@ -284,16 +294,34 @@ def main() -> int:
         ["taskset", "-c", LOAD_CORE, sys.executable, "-m", "tools.fake_upstream", "--port", str(upstream_port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    from tools import local_redis
+
+    try:
+        cache = local_redis.start()
+    except local_redis.LocalRedisError as err:
+        upstream.terminate()
+        print(f"bench: {err}", file=sys.stderr)
+        return 2
+    os.sched_setaffinity(cache.process.pid, {int(LOAD_CORE)})
     try:
         _wait(f"http://127.0.0.1:{upstream_port}/v1/models", 20)
         upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
-        runs = [bench(name, settings, upstream_url, key, script) for name, settings in CONFIGS.items()]
+        runs = [
+            bench(name, settings, upstream_url, key, script, cache.environment() if "cache" in name else None)
+            for name, settings in CONFIGS.items()
+        ]
+        cache_keys = int(cache.command("DBSIZE"))
     finally:
         upstream.terminate()
-    production, guide = runs
+        cache.stop()
+    production, with_cache, guide = runs
     summary = {
         "cpu_cores": os.cpu_count(),
         "ratio_production_to_guide": production.saturation_rps / guide.saturation_rps,
+        # The same settings with the shared-state cache, to without it: throughput and p95 at half load.
+        "ratio_cache_to_production": with_cache.saturation_rps / production.saturation_rps,
+        "p95_ratio_cache_to_production": with_cache.half_load_p95_ms / production.half_load_p95_ms,
+        "cache_keys_after_run": cache_keys,
         "seconds": time.monotonic() - started,
         "runs": [asdict(run) for run in runs],
     }
@@ -302,6 +330,9 @@ def main() -> int:
     markdown = table(runs) + (
         f"\n\nProduction settings serve {summary['ratio_production_to_guide']:.1f}x the guide's defaults "
         f"on the same CPU; measured in {summary['seconds']:.0f} s.\n"
+        f"\nWith the shared-state cache (TLS Redis, {summary['cache_keys_after_run']} keys written), production "
+        f"settings serve {summary['ratio_cache_to_production']:.2f}x the throughput without it, at "
+        f"{summary['p95_ratio_cache_to_production']:.2f}x the p95 at half load.\n"
         "\n| production task | req/s at c={c} | p50 / p95 at half load (ms) |\n|---|---|---|\n"
         "| direct | {direct_rps:.1f} | {direct_p50_ms:.1f} / {direct_p95_ms:.1f} |\n"
         "| through the local ALB | {alb_rps:.1f} | {alb_p50_ms:.1f} / {alb_p95_ms:.1f} |\n"

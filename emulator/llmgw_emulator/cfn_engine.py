@@ -70,6 +70,11 @@ def _split_getatt_on_the_first_dot() -> None:
         result = original_constructor(loader, tag, node)
         if "Fn::GetAtt" in result:
             result["Fn::GetAtt"] = first_dot(result["Fn::GetAtt"])
+        if "Fn::Condition" in result:
+            # ``!Condition Name`` is ``{"Condition": "Name"}``, not a function: moto read it as
+            # "Fn::Condition", which no condition evaluates, so ``!And [!Condition A, ...]`` was false.
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-condition.html
+            return {"Condition": result["Fn::Condition"]}
         return result
 
     models.yaml_tag_constructor = yaml_tag_constructor
@@ -80,6 +85,27 @@ def _split_getatt_on_the_first_dot() -> None:
         if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
             resource_json = {**resource_json, "Fn::GetAtt": first_dot(resource_json["Fn::GetAtt"])}
         return original_clean_json(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def _no_value_leaves_a_list() -> None:
+    """``!Ref AWS::NoValue`` in a list removes the item; moto left a None in its place.
+
+    So ``- !If [UseCache, {Name: REDIS_HOST, ...}, !Ref AWS::NoValue]`` in a container's
+    environment gave ECS a null entry. CloudFormation: "Removes the corresponding resource
+    property when specified as a return value in the Fn::If intrinsic function", an item of a
+    list included. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html
+    """
+    original = parsing.clean_json
+
+    @functools.wraps(original)
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            items = [(item, parsing.clean_json(item, resources_map)) for item in resource_json]
+            # Only an intrinsic can resolve to NoValue; a literal null stays what it was.
+            return [value for item, value in items if not (value is None and isinstance(item, dict))]
+        return original(resource_json, resources_map)
 
     parsing.clean_json = clean_json
 
@@ -631,6 +657,7 @@ def install() -> None:
     _equals_compares_strings()
     _depends_on_holds_for_every_create()
     _split_getatt_on_the_first_dot()
+    _no_value_leaves_a_list()
     _name_the_failing_resource()
     _roll_back_failed_creates()
     _a_failed_nested_stack_fails_its_parent()

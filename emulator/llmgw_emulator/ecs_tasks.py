@@ -128,6 +128,12 @@ class LocalTask:
         ) as err:
             self._stopped("TaskFailedToStart", str(err))
             return
+        except Exception as err:  # the emulator's own failure: the task stops naming it, never hangs PENDING
+            import sys
+
+            print(f"emulator: task {self.task_id} could not start: {err!r}", file=sys.stderr, flush=True)
+            self._stopped("TaskFailedToStart", f"the local emulator could not start this task: {err!r}")
+            return
         if self._stopping.is_set():
             self._stopped(
                 "ServiceSchedulerInitiated", self.stopped_reason or "Scaling activity initiated by deployment"

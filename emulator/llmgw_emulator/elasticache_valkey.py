@@ -344,7 +344,11 @@ class ReplicationGroup(CloudFormationModel):
                 preferred_outpost_arns=None, log_delivery_configurations=[], cache_node_ids_to_remove=None,
                 cache_node_ids_to_reboot=None,
             )  # fmt: skip
-            backend.cache_clusters[member].auth_token_enabled = group.auth_token_enabled
+            cluster = backend.cache_clusters[member]
+            cluster.auth_token_enabled = group.auth_token_enabled
+            # DescribeCacheClusters' shape, which moto's serialiser reads from this attribute.
+            groups = p.get("SecurityGroupIds", [])
+            cluster.security_groups = [{"SecurityGroupId": g, "Status": "active"} for g in groups]
         return cls(group_id, list(group.member_clusters), server.address, port, dict(p))
 
     @classmethod
