@@ -138,7 +138,7 @@ gateway: $(STAMP) $(GATEWAY_STAMP) ## Run the pinned LiteLLM proxy with the imag
 gateway-down: $(STAMP) ## Stop the local gateway
 	@$(BIN)/python -m tools.gateway down
 
-bench: $(GATEWAY_STAMP) $(REDIS_SERVER) ## Load-test the gateway: production settings with and without the shared-state cache, and the guide's, on one vCPU each (wrk, ~2 min)
+bench: $(GATEWAY_STAMP) $(REDIS_SERVER) ## Load-test the gateway: production settings with and without the shared-state cache, and the guide's, on one vCPU each (wrk, ~3 min)
 	$(GATEWAY_VENV)/bin/python -m tools.bench
 
 rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run the Azure DevOps pipelines' compiled steps against a fresh local emulator, scenario by scenario (~4 min)
