@@ -78,7 +78,7 @@ $(REDIS_SERVER):
 		apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 \
 		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }; \
 	else \
-		echo "make test and make bench need Redis's server: install Debian's redis-server (or run make as root)"; \
+		echo "make local, test, bench and rehearse-pipelines need Redis's server: install Debian's redis-server (or run make as root)"; \
 		exit 2; \
 	fi
 
