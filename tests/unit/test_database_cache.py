@@ -50,6 +50,14 @@ def test_prod_cache__lives_in_the_private_subnets_behind_its_own_security_group(
     assert database.props("CacheSubnetGroup")["SubnetIds"] == database.values["PrivateSubnetIds"]
 
 
+def test_prod_cache__is_maintained_apart_from_the_database_and_alarms_on_the_metric_for_small_nodes(deployed):
+    database = deployed["prod"]["database"]
+    window = database.props("Cache")["PreferredMaintenanceWindow"]
+    assert window != database.props("DBInstance")["PreferredMaintenanceWindow"]
+    # AWS: for nodes of two vCPUs or fewer, watch CPUUtilization (t4g nodes have two).
+    assert {database.props(f"CacheCpuAlarm{n}")["MetricName"] for n in ("001", "002")} == {"CPUUtilization"}
+
+
 def test_prod_cache__keeps_a_replica_in_the_second_az_that_takes_over(deployed):
     cache = deployed["prod"]["database"].props("Cache")
     assert (cache["NumCacheClusters"], cache["MultiAZEnabled"], cache["AutomaticFailoverEnabled"]) == (2, True, True)
