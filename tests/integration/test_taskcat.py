@@ -51,8 +51,9 @@ def test_entrypoint__nests_the_stacks_in_sceptres_launch_order_with_sceptres_wir
                 assert nested[key] == {"Fn::GetAtt": [source, f"Outputs.{value.output}"]}, f"{path}.{key}"
             elif key not in OVERRIDDEN:
                 assert nested[key] == (",".join(value) if isinstance(value, list) else value), f"{path}.{key}"
-    # Sceptre's data-free dependency (litellm after database) is kept.
-    assert resources["LitellmStack"]["DependsOn"] == ["DatabaseStack"]
+    # Litellm comes after database, as in Sceptre's order: through the cache endpoint it reads.
+    litellm = resources["LitellmStack"]["Properties"]["Parameters"]
+    assert litellm["CacheEndpoint"] == {"Fn::GetAtt": ["DatabaseStack", "Outputs.CacheEndpoint"]}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
