@@ -35,6 +35,8 @@ EXPECTED_CHAIN = {
     ("ecs", "in", 4000, "alb"),
     ("ecs", "out", 443, "0.0.0.0/0"),
     ("ecs", "out", 5432, "rds"),
+    ("ecs", "out", 6379, "cache"),
+    ("cache", "in", 6379, "ecs"),
     ("rds", "in", 5432, "ecs"),
     ("rds", "in", 5432, "lambda"),
     ("lambda", "out", 5432, "rds"),
@@ -43,6 +45,7 @@ EXPECTED_CHAIN = {
     # the placeholder that replaces EC2's default allow-all egress
     ("alb", "out", -1, "127.0.0.1/32"),
     ("rds", "out", -1, "127.0.0.1/32"),
+    ("cache", "out", -1, "127.0.0.1/32"),
     ("endpoints", "out", -1, "127.0.0.1/32"),
 }
 
@@ -138,6 +141,7 @@ def test_launch_dev__security_group_chain_holds_and_nothing_else_is_open(emulato
         dev["AlbSecurityGroupId"]: "alb",
         dev["EcsSecurityGroupId"]: "ecs",
         dev["RdsSecurityGroupId"]: "rds",
+        dev["CacheSecurityGroupId"]: "cache",  # exists in dev too, unused while the cache is off
         dev["LambdaSecurityGroupId"]: "lambda",
         dev["VpcEndpointSecurityGroupId"]: "endpoints",
     }
