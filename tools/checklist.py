@@ -1,0 +1,897 @@
+"""The security checklist as code: one check per item, over each environment's templates as they deploy.
+
+    python -m tools.checklist          every item of both environments; exit 1 naming each finding
+
+checkov proves the items it has a real check for (``CHECKOV_ITEMS``); these
+checks prove the rest and whatever checkov cannot see. A check yields one line
+per finding, naming the resource; the gate prefixes the item, so a failure reads
+``item 13 (flow logs) prod/network/Vpc: no flow log``. A property a check needs
+and cannot find is a finding too, never a ``KeyError``.
+
+``tools/mutations.py`` breaks each item in a copy of the repository and requires
+this gate (with checkov) to fail naming it; docs/security.md lists the same table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.render import ENVIRONMENTS, EXAMPLE_OUTPUTS, ROOT
+
+# checkov checks that really test an item's property. Checks whose names match
+# but which test something else are not here: CKV_AWS_97 is EFS transit
+# encryption, CKV_AWS_192 the Log4j rule of a WAF, CKV_AWS_24/25/260 only ports
+# 22, 3389 and 80.
+CHECKOV_ITEMS: dict[str, int] = {
+    "CKV_AWS_7": 1,
+    "CKV_AWS_33": 1,
+    "CKV_AWS_149": 2,
+    "CKV_AWS_16": 7,
+    "CKV_AWS_17": 7,
+    "CKV_AWS_157": 9,
+    "CKV_AWS_293": 9,
+    "CKV_AWS_158": 24,
+    "CKV_AWS_66": 24,
+    "CKV_AWS_91": 15,
+    "CKV_AWS_131": 15,
+    "CKV_AWS_150": 15,
+    "CKV_AWS_2": 16,
+    "CKV_AWS_103": 16,
+    "CKV_AWS_65": 20,
+    "CKV_AWS_32": 21,
+    "CKV_AWS_51": 21,
+    "CKV_AWS_136": 21,
+    "CKV_AWS_163": 21,
+    "CKV_AWS_117": 22,
+    "CKV_AWS_173": 22,
+    "CKV_AWS_363": 22,
+    "CKV_AWS_45": 22,
+    "CKV_AWS_60": 23,
+    "CKV_AWS_61": 23,
+    "CKV_AWS_62": 23,
+    "CKV_AWS_63": 23,
+    "CKV_AWS_107": 23,
+    "CKV_AWS_108": 23,
+    "CKV_AWS_109": 23,
+    "CKV_AWS_110": 23,
+    "CKV_AWS_111": 23,
+    "CKV_AWS_46": 5,
+    "CKV_AWS_41": 5,
+}
+# checkov's secrets framework (a committed key, token or password) proves item 5.
+CHECKOV_SECRET_PREFIX = "CKV_SECRET_"
+
+# Actions with no resource-level permissions (the Service Authorization Reference): only "*" works.
+UNSCOPABLE_ACTIONS = {
+    "aws-marketplace:Subscribe",
+    "aws-marketplace:Unsubscribe",
+    "aws-marketplace:ViewSubscriptions",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    "ecr:GetAuthorizationToken",
+    "secretsmanager:GetRandomPassword",
+}
+# List actions that IAM authorises only on every resource of their kind in the account.
+ACCOUNT_WIDE_ACTIONS = {"logs:DescribeLogGroups"}  # on log-group:* (the flow-log delivery role needs it)
+SUPPORTED_PYTHON_RUNTIMES = {"python3.12", "python3.13"}
+API_KEY_HEADERS = {"authorization", "x-api-key", "api-key", "x-litellm-api-key"}
+# The only plain environment variables a container or function may have: anything else could be a
+# secret under a new name (a low-entropy one slips past every entropy scanner). A new setting is added
+# here, in review; a secret goes to Secrets Manager and reaches the task through Secrets/ValueFrom.
+PLAIN_ENVIRONMENT = {
+    "LITELLM_LOG",
+    "NUM_WORKERS",
+    "STORE_MODEL_IN_DB",
+    "LITELLM_MODE",
+    "UI_ACCESS_MODE",
+    "LITELLM_LOCAL_MODEL_COST_MAP",
+    "DISABLE_SCHEMA_UPDATE",
+    "LITELLM_MASTER_KEY_SECRET_ARN",
+    "LITELLM_MASTER_KEY_CACHE_SECONDS",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_SSL",
+    "GRACE_DAYS",
+    "KEY_PROPAGATION_SECONDS",
+    "ECS_CLUSTER",
+    "ECS_SERVICE",
+    "MASTER_SECRET_ARN",
+    "DB_INSTANCE_IDENTIFIER",
+    "DB_USERNAME",
+}
+# Secrets the rotation functions own, by the stack output that names them.
+ROTATED_SECRETS = ("MasterKeySecretArn", "DatabaseSecretArn")
+# The seven body rules counted on the API (docs/security.md, "The WAF"); every other managed rule blocks.
+COUNTED_BODY_RULES = {
+    "SizeRestrictions_BODY",
+    "CrossSiteScripting_BODY",
+    "GenericLFI_BODY",
+    "GenericRFI_BODY",
+    "EC2MetaDataSSRF_BODY",
+    "JavaDeserializationRCE_BODY",
+    "Log4JRCE_BODY",
+}
+INTERFACE_ENDPOINTS = {"ecr.api", "ecr.dkr", "secretsmanager", "logs"}
+
+
+class Missing(Exception):
+    """A property a check needs is absent: a finding that names where, not a KeyError."""
+
+
+@dataclass
+class Environment:
+    """One environment's stacks as they deploy: ``{"network": specialised template, ...}``."""
+
+    name: str
+    stacks: dict[str, dict[str, Any]]
+    project: Path = ROOT
+
+    def resources(self, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``("stack/LogicalId", resource)`` for every resource of that type."""
+        for stack, template in self.stacks.items():
+            for logical_id, body in template.get("Resources", {}).items():
+                if body.get("Type") == resource_type:
+                    yield f"{stack}/{logical_id}", body
+
+    def resource(self, stack: str, logical_id: str) -> dict[str, Any]:
+        try:
+            return self.stacks[stack]["Resources"][logical_id]
+        except KeyError:
+            raise Missing(f"{stack}/{logical_id}: no such resource") from None
+
+    def props(self, stack: str, logical_id: str) -> dict[str, Any]:
+        return self.resource(stack, logical_id).get("Properties", {})
+
+
+def get(node: Any, *path: str | int, where: str) -> Any:
+    """``node[path[0]][path[1]]...``, or ``Missing`` naming the first step that is absent."""
+    for step in path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            raise Missing(f"{where}: {'.'.join(map(str, path))} is missing") from None
+    return node
+
+
+def as_list(value: Any) -> list[Any]:
+    if isinstance(value, str) and "," in value:
+        return value.split(",")  # a CommaDelimitedList parameter, substituted
+    return value if isinstance(value, list) else [value]
+
+
+Finding = str
+CheckFunction = Callable[[Environment], Iterator[Finding]]
+
+
+@dataclass(frozen=True)
+class Check:
+    item: int
+    title: str
+    function: CheckFunction
+    environments: tuple[str, ...] = ENVIRONMENTS
+
+    @property
+    def name(self) -> str:
+        return self.function.__name__
+
+    def run(self, env: Environment) -> list[str]:
+        """Each finding as one line that names the item, the environment and the resource."""
+        prefix = f"item {self.item} ({self.title}) {env.name}/"
+        try:
+            return [prefix + finding for finding in self.function(env)]
+        except Missing as missing:
+            return [prefix + str(missing)]
+
+
+CHECKS: list[Check] = []
+TITLES: dict[int, str] = {}
+
+
+def check(item: int, title: str, environments: tuple[str, ...] = ENVIRONMENTS):
+    def register(function: CheckFunction) -> CheckFunction:
+        TITLES.setdefault(item, title)
+        CHECKS.append(Check(item, TITLES[item], function, environments))
+        return function
+
+    return register
+
+
+# ---- 1-5: keys and secrets ----------------------------------------------------------------
+
+
+@check(1, "KMS keys")
+def keys_rotate_with_a_30_day_window_and_no_wildcard_principal(env: Environment) -> Iterator[Finding]:
+    keys = list(env.resources("AWS::KMS::Key"))
+    if not keys:
+        yield "security: no KMS key"
+    for name, key in keys:
+        props = key.get("Properties", {})
+        if props.get("EnableKeyRotation") is not True:
+            yield f"{name}: EnableKeyRotation is not true"
+        if str(props.get("PendingWindowInDays")) != "30":
+            yield f"{name}: PendingWindowInDays is {props.get('PendingWindowInDays')}, not 30"
+        for statement in get(props, "KeyPolicy", "Statement", where=name):
+            principal = statement.get("Principal", {})
+            if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*"):
+                yield f"{name}: statement {statement.get('Sid')} allows any principal"
+            elif isinstance(principal, dict) and "Service" in principal and "Condition" not in statement:
+                yield f"{name}: statement {statement.get('Sid')} gives a service principal no condition"
+    if env.name == "prod" and env.resource("security", "KmsKey").get("DeletionPolicy") != "Retain":
+        yield "security/KmsKey: not retained on delete"
+
+
+@check(2, "secrets use the CMK")
+def every_secret_is_encrypted_with_the_customer_managed_key(env: Environment) -> Iterator[Finding]:
+    secrets = list(env.resources("AWS::SecretsManager::Secret"))
+    if len(secrets) < 5:
+        yield f"security: {len(secrets)} secrets, not the 5 the gateway needs"
+    for name, secret in secrets:
+        if secret.get("Properties", {}).get("KmsKeyId") != {"Ref": "KmsKey"}:
+            yield f"{name}: KmsKeyId is not the stack's KmsKey"
+
+
+@check(3, "rotation every 30 days or less")
+def master_key_and_database_secrets_rotate_within_30_days(env: Environment) -> Iterator[Finding]:
+    schedules = {
+        str(body.get("Properties", {}).get("SecretId")): (name, body.get("Properties", {}))
+        for name, body in env.resources("AWS::SecretsManager::RotationSchedule")
+    }
+    for output in ROTATED_SECRETS:
+        arn = EXAMPLE_OUTPUTS[output]
+        if arn not in schedules:
+            yield f"database: no rotation schedule for the secret {output} names"
+            continue
+        name, props = schedules[arn]
+        days = get(props, "RotationRules", where=name).get("AutomaticallyAfterDays")
+        expression = str(props["RotationRules"].get("ScheduleExpression", ""))
+        rate = re.fullmatch(r"rate\((\d+) days?\)", expression)
+        if not (days is not None and 0 < int(days) <= 30) and not (rate and 0 < int(rate[1]) <= 30):
+            yield f"{name}: rotates after {days or expression or 'never'}, not within 30 days"
+        if "RotationLambdaARN" not in props:
+            yield f"{name}: no rotation function"
+
+
+@check(4, "salt key generated once")
+def salt_key_is_generated_once_and_reaches_the_task_from_the_master_key_secret(env: Environment) -> Iterator[Finding]:
+    secret = env.props("security", "MasterKeySecret")
+    if get(secret, "GenerateSecretString", "GenerateStringKey", where="security/MasterKeySecret") != "LITELLM_SALT_KEY":
+        yield "security/MasterKeySecret: does not generate LITELLM_SALT_KEY"
+    salt = _container_secrets(env, "TaskDefinition").get("LITELLM_SALT_KEY", "")
+    if ":LITELLM_SALT_KEY::" not in str(salt) or "MasterKeySecretArn" not in str(salt):
+        yield "litellm/TaskDefinition: LITELLM_SALT_KEY does not come from the master-key secret"
+    if "LITELLM_SALT_KEY" not in (env.project / "lambdas/master_key_rotation/handler.py").read_text():
+        yield "lambdas/master_key_rotation: the rotation does not carry LITELLM_SALT_KEY over"
+
+
+PASSWORD_PROPERTIES = {"MasterUserPassword", "AuthToken", "Password", "MasterPassword"}
+
+
+def _password_values(node: Any, where: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in PASSWORD_PROPERTIES:
+                yield f"{where}.{key}", value
+            yield from _password_values(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _password_values(value, f"{where}[{index}]")
+
+
+@check(5, "no plaintext passwords")
+def passwords_are_dynamic_references_and_secret_templates_hold_no_value(env: Environment) -> Iterator[Finding]:
+    for stack, template in env.stacks.items():
+        for logical_id, body in template.get("Resources", {}).items():
+            for where, value in _password_values(body.get("Properties", {}), f"{stack}/{logical_id}"):
+                if "{{resolve:secretsmanager:" not in json.dumps(value):
+                    yield f"{where}: not a Secrets Manager dynamic reference"
+    for name, secret in env.resources("AWS::SecretsManager::Secret"):
+        props = secret.get("Properties", {})
+        stored = props.get("SecretString")
+        generated = props.get("GenerateSecretString", {}).get("SecretStringTemplate")
+        for text, what in ((stored, "SecretString"), (generated, "SecretStringTemplate")):
+            if text is None:
+                continue
+            if isinstance(text, dict) and "Fn::Sub" in text:
+                text = text["Fn::Sub"]
+            try:
+                values = json.loads(text)
+            except (TypeError, ValueError):
+                yield f"{name}: {what} is not a JSON template of empty slots"
+                continue
+            for key, value in values.items() if isinstance(values, dict) else []:
+                if re.search(r"(?i)key|password|token|secret", key) and value not in ("", "UNSEEDED"):
+                    yield f"{name}: {what} holds a value for {key}"
+
+
+# ---- 6-10: the task's secrets and the database -------------------------------------------------
+
+
+def _containers(env: Environment) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, task in env.resources("AWS::ECS::TaskDefinition"):
+        for container in get(task, "Properties", "ContainerDefinitions", where=name):
+            yield f"{name}/{container.get('Name', '?')}", container
+
+
+def _container_secrets(env: Environment, logical_id: str) -> dict[str, Any]:
+    (container,) = get(env.props("litellm", logical_id), "ContainerDefinitions", where=f"litellm/{logical_id}")
+    return {s.get("Name"): s.get("ValueFrom") for s in container.get("Secrets", [])}
+
+
+@check(6, "task secrets from Secrets Manager")
+def containers_and_functions_hold_only_known_plain_settings(env: Environment) -> Iterator[Finding]:
+    for name, container in _containers(env):
+        for variable in container.get("Environment", []):
+            if variable.get("Name") not in PLAIN_ENVIRONMENT:
+                yield f"{name}: environment variable {variable.get('Name')} is not a known plain setting"
+        for secret in container.get("Secrets", []):
+            source = json.dumps(secret.get("ValueFrom"))
+            if "arn:aws:secretsmanager:" not in source and not re.search(r"\$\{\w+SecretArn\}", source):
+                yield f"{name}: secret {secret.get('Name')} does not come from Secrets Manager"
+    if "DATABASE_URL" not in _container_secrets(env, "TaskDefinition"):
+        yield "litellm/TaskDefinition: DATABASE_URL is not a secret"
+    for name, function in env.resources("AWS::Lambda::Function"):
+        for variable in function.get("Properties", {}).get("Environment", {}).get("Variables", {}):
+            if variable not in PLAIN_ENVIRONMENT:
+                yield f"{name}: environment variable {variable} is not a known plain setting"
+
+
+def _private_subnets(value: Any) -> bool:
+    return sorted(as_list(value)) == sorted(EXAMPLE_OUTPUTS["PrivateSubnetIds"])
+
+
+@check(7, "database encrypted and private")
+def database_is_encrypted_with_the_key_in_the_private_subnets(env: Environment) -> Iterator[Finding]:
+    where = "database/DBInstance"
+    props = env.props("database", "DBInstance")
+    if props.get("StorageEncrypted") is not True:
+        yield f"{where}: StorageEncrypted is not true"
+    if props.get("KmsKeyId") != EXAMPLE_OUTPUTS["KmsKeyArn"]:
+        yield f"{where}: KmsKeyId is not the security stack's key"
+    if props.get("PubliclyAccessible", False) is not False:
+        yield f"{where}: publicly accessible"
+    if props.get("DBSubnetGroupName") != {"Ref": "SubnetGroup"}:
+        yield f"{where}: not in the stack's SubnetGroup"
+    groups = ["SubnetGroup"] + (["CacheSubnetGroup"] if "Cache" in env.stacks["database"]["Resources"] else [])
+    for group in groups:
+        if not _private_subnets(get(env.props("database", group), "SubnetIds", where=f"database/{group}")):
+            yield f"database/{group}: subnets are not the network stack's private subnets"
+
+
+@check(8, "TLS to the database")
+def database_uses_a_parameter_group_that_forces_tls(env: Environment) -> Iterator[Finding]:
+    # checkov's CKV2_AWS_69 passes when no group is attached; here the group must be ours.
+    if env.props("database", "DBInstance").get("DBParameterGroupName") != {"Ref": "ParameterGroup"}:
+        yield "database/DBInstance: not in the stack's ParameterGroup"
+    parameters = get(env.props("database", "ParameterGroup"), "Parameters", where="database/ParameterGroup")
+    if str(parameters.get("rds.force_ssl")) != "1":
+        yield "database/ParameterGroup: rds.force_ssl is not 1"
+
+
+@check(9, "prod database durable", ("prod",))
+def prod_database_is_multi_az_protected_and_snapshotted(env: Environment) -> Iterator[Finding]:
+    instance = env.resource("database", "DBInstance")
+    props = instance.get("Properties", {})
+    if str(props.get("MultiAZ")).lower() != "true":
+        yield "database/DBInstance: not Multi-AZ"
+    if str(props.get("DeletionProtection")).lower() != "true":
+        yield "database/DBInstance: no deletion protection"
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        if instance.get(policy) != "Snapshot":
+            yield f"database/DBInstance: {policy} is {instance.get(policy)}, not Snapshot"
+
+
+@check(10, "backups, logs and upgrades")
+def database_keeps_a_week_of_backups_logs_and_minor_upgrades(env: Environment) -> Iterator[Finding]:
+    where = "database/DBInstance"
+    props = env.props("database", "DBInstance")
+    if int(props.get("BackupRetentionPeriod", 0)) < 7:
+        yield f"{where}: BackupRetentionPeriod below 7 days"
+    if props.get("CopyTagsToSnapshot") is not True:
+        yield f"{where}: CopyTagsToSnapshot is not true"
+    if props.get("AutoMinorVersionUpgrade") is not True:
+        yield f"{where}: AutoMinorVersionUpgrade is not true"
+    if "postgresql" not in props.get("EnableCloudwatchLogsExports", []):
+        yield f"{where}: the postgresql log is not exported"
+    if env.name == "prod" and str(props.get("EnablePerformanceInsights")).lower() != "true":
+        yield f"{where}: Performance Insights off in prod"
+
+
+# ---- 11-14: the network ----------------------------------------------------------------------
+
+# Every rule the network may hold: (group, direction, port, peer). Anything else fails, by name.
+SECURITY_GROUP_CHAIN = {
+    ("AlbSecurityGroup", "ingress", 443, "0.0.0.0/0"),
+    ("AlbSecurityGroup", "ingress", 80, "0.0.0.0/0"),
+    ("CacheSecurityGroup", "ingress", 6379, "EcsSecurityGroup"),
+    ("EcsSecurityGroup", "ingress", 4000, "AlbSecurityGroup"),
+    ("RdsSecurityGroup", "ingress", 5432, "EcsSecurityGroup"),
+    ("RdsSecurityGroup", "ingress", 5432, "LambdaSecurityGroup"),
+    ("VpcEndpointSecurityGroup", "ingress", 443, "VpcCidr"),
+    ("AlbSecurityGroup", "egress", 4000, "EcsSecurityGroup"),
+    ("EcsSecurityGroup", "egress", 443, "0.0.0.0/0"),
+    ("EcsSecurityGroup", "egress", 5432, "RdsSecurityGroup"),
+    ("EcsSecurityGroup", "egress", 6379, "CacheSecurityGroup"),
+    ("LambdaSecurityGroup", "egress", 443, "0.0.0.0/0"),
+    ("LambdaSecurityGroup", "egress", 5432, "RdsSecurityGroup"),
+}
+DENY_ALL_PLACEHOLDER = "127.0.0.1/32"
+
+
+def _security_group_rules(env: Environment) -> Iterator[tuple[str, tuple[str, str, Any, Any], dict[str, Any]]]:
+    network = env.stacks.get("network", {}).get("Resources", {})
+    cidr = env.props("network", "Vpc").get("CidrBlock")
+    for logical_id, body in network.items():
+        props = body.get("Properties", {})
+        if body.get("Type") == "AWS::EC2::SecurityGroup":
+            for direction, key in (("ingress", "SecurityGroupIngress"), ("egress", "SecurityGroupEgress")):
+                for rule in props.get(key, []):
+                    yield logical_id, (logical_id, direction, *_port_and_peer(rule, cidr)), rule
+        elif body.get("Type") in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
+            direction = "ingress" if body["Type"].endswith("Ingress") else "egress"
+            group = props.get("GroupId", {})
+            group = group.get("Ref") if isinstance(group, dict) else group
+            yield logical_id, (group, direction, *_port_and_peer(props, cidr)), props
+
+
+def _port_and_peer(rule: dict[str, Any], vpc_cidr: Any) -> tuple[Any, Any]:
+    low, high = rule.get("FromPort"), rule.get("ToPort")
+    ports = low if low == high else (low, high)
+    if str(rule.get("IpProtocol")) == "-1":
+        ports = "all"
+    for key in ("SourceSecurityGroupId", "DestinationSecurityGroupId"):
+        if key in rule:
+            peer = rule[key]
+            return ports, peer.get("Ref") if isinstance(peer, dict) else peer
+    cidr = rule.get("CidrIp", rule.get("CidrIpv6"))
+    return ports, "VpcCidr" if cidr == vpc_cidr or isinstance(cidr, dict) else cidr
+
+
+@check(11, "security group chain")
+def security_groups_allow_exactly_the_chain_with_described_rules(env: Environment) -> Iterator[Finding]:
+    for logical_id, rule, body in _security_group_rules(env):
+        if not body.get("Description"):
+            yield f"network/{logical_id}: a rule without a Description"
+        if rule[3] == DENY_ALL_PLACEHOLDER:
+            continue
+        if rule not in SECURITY_GROUP_CHAIN:
+            group, direction, port, peer = rule
+            yield f"network/{logical_id}: {group} {direction} on {port} with {peer} is not in the chain"
+    for name, group in env.resources("AWS::EC2::SecurityGroup"):
+        if not group.get("Properties", {}).get("SecurityGroupEgress"):
+            yield f"{name}: keeps EC2's default allow-all egress"
+
+
+@check(12, "no public addresses")
+def private_subnets_and_tasks_get_no_public_address(env: Environment) -> Iterator[Finding]:
+    for subnet in ("PrivateSubnet1", "PrivateSubnet2"):
+        if env.props("network", subnet).get("MapPublicIpOnLaunch", False) is not False:
+            yield f"network/{subnet}: assigns public addresses"
+    vpc = get(env.props("litellm", "Service"), "NetworkConfiguration", "AwsvpcConfiguration", where="litellm/Service")
+    if vpc.get("AssignPublicIp") != "DISABLED":
+        yield "litellm/Service: tasks get public addresses"
+    if not _private_subnets(vpc.get("Subnets")):
+        yield "litellm/Service: tasks are not in the network stack's private subnets"
+    for name, function in env.resources("AWS::Lambda::Function"):
+        subnets = function.get("Properties", {}).get("VpcConfig", {}).get("SubnetIds")
+        if subnets is not None and not _private_subnets(subnets):
+            yield f"{name}: not in the network stack's private subnets"
+
+
+@check(13, "flow logs")
+def every_vpc_logs_all_traffic_to_an_encrypted_log_group(env: Environment) -> Iterator[Finding]:
+    logs = {
+        (props.get("ResourceId") or {}).get("Ref"): (name, props)
+        for name, body in env.resources("AWS::EC2::FlowLog")
+        for props in [body.get("Properties", {})]
+    }
+    for name, _ in env.resources("AWS::EC2::VPC"):
+        logical_id = name.split("/")[1]
+        if logical_id not in logs:
+            yield f"{name}: no flow log"
+            continue
+        flow_log, props = logs[logical_id]
+        if props.get("TrafficType") != "ALL":
+            yield f"{flow_log}: logs {props.get('TrafficType')} traffic, not ALL"
+        group = (props.get("LogGroupName") or {}).get("Ref")
+        if group is None or "KmsKeyId" not in env.props("network", group):
+            yield f"{flow_log}: its log group is not encrypted with a key of the stack"
+
+
+@check(14, "VPC endpoints")
+def the_four_interface_endpoints_resolve_privately_beside_the_s3_gateway(env: Environment) -> Iterator[Finding]:
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, endpoint in env.resources("AWS::EC2::VPCEndpoint"):
+        props = endpoint.get("Properties", {})
+        service = str(props.get("ServiceName", {}).get("Fn::Sub", props.get("ServiceName"))).rsplit("}.", 1)[-1]
+        found[service] = (name, props)
+    for service in sorted(INTERFACE_ENDPOINTS):
+        if service not in found:
+            yield f"network: no {service} interface endpoint"
+            continue
+        name, props = found[service]
+        if props.get("PrivateDnsEnabled") is not True:
+            yield f"{name}: private DNS is off, so traffic leaves through NAT"
+        if props.get("SubnetIds") != [{"Ref": "PrivateSubnet1"}, {"Ref": "PrivateSubnet2"}]:
+            yield f"{name}: not in both private subnets"
+    if "s3" not in found:
+        yield "network: no S3 gateway endpoint"
+    elif found["s3"][1].get("RouteTableIds") != [{"Ref": "PrivateRouteTable1"}, {"Ref": "PrivateRouteTable2"}]:
+        yield f"{found['s3'][0]}: not on both private route tables"
+
+
+# ---- 15-17: the load balancer --------------------------------------------------------------------
+
+
+@check(15, "load balancer hardening")
+def load_balancer_drops_bad_headers_and_logs_to_a_tls_only_bucket(env: Environment) -> Iterator[Finding]:
+    where = "alb/LoadBalancer"
+    attributes = {a["Key"]: a["Value"] for a in env.props("alb", "LoadBalancer").get("LoadBalancerAttributes", [])}
+    expected = {
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+        "access_logs.s3.enabled": "true",
+        "deletion_protection.enabled": "true" if env.name == "prod" else "false",
+    }
+    for key, value in expected.items():
+        if attributes.get(key) != value:
+            yield f"{where}: {key} is {attributes.get(key)}, not {value}"
+    if attributes.get("routing.http.desync_mitigation_mode") not in ("defensive", "strictest"):
+        yield f"{where}: desync mitigation below defensive"
+    if attributes.get("access_logs.s3.bucket") != {"Ref": "AccessLogBucket"}:
+        yield f"{where}: access logs do not go to AccessLogBucket"
+    buckets = {(name.split("/")[0], name.split("/")[1]) for name, _ in env.resources("AWS::S3::Bucket")}
+    policies = {
+        (name.split("/")[0], (body.get("Properties", {}).get("Bucket") or {}).get("Ref")): body.get("Properties", {})
+        for name, body in env.resources("AWS::S3::BucketPolicy")
+    }
+    for stack, bucket in sorted(buckets):
+        props = env.props(stack, bucket)
+        if not props.get("PublicAccessBlockConfiguration") or not all(props["PublicAccessBlockConfiguration"].values()):
+            yield f"{stack}/{bucket}: public access is not blocked"
+        if not props.get("BucketEncryption"):
+            yield f"{stack}/{bucket}: no default encryption"
+        document = policies.get((stack, bucket), {}).get("PolicyDocument", {})
+        tls_only = {"Bool": {"aws:SecureTransport": "false"}}
+        if not any(
+            s.get("Effect") == "Deny" and s.get("Principal") == "*" and s.get("Condition") == tls_only
+            for s in document.get("Statement", [])
+        ):
+            yield f"{stack}/{bucket}: accepts requests without TLS"
+
+
+@check(16, "TLS 1.3, port 80 redirect-only", ("prod",))
+def prod_serves_tls_1_3_and_port_80_only_redirects(env: Environment) -> Iterator[Finding]:
+    if not str(env.props("alb", "HttpsListener").get("SslPolicy", "")).startswith("ELBSecurityPolicy-TLS13-"):
+        yield "alb/HttpsListener: not a TLS 1.3 policy"
+    actions = env.props("alb", "HttpListener").get("DefaultActions", [])
+    redirects = [a.get("RedirectConfig", {}).get("Protocol") for a in actions if a.get("Type") == "redirect"]
+    if len(actions) != 1 or redirects != ["HTTPS"]:
+        yield "alb/HttpListener: does not only redirect to HTTPS"
+    for name, rule in env.resources("AWS::ElasticLoadBalancingV2::ListenerRule"):
+        if rule.get("Properties", {}).get("ListenerArn") != {"Ref": "HttpsListener"}:
+            yield f"{name}: routes on a listener other than HTTPS"
+
+
+@check(17, "WAF", ("prod",))
+def prod_waf_blocks_with_its_rules_and_logs_without_api_keys(env: Environment) -> Iterator[Finding]:
+    acl = env.props("alb", "WebAcl")
+    rules = {rule.get("Name"): rule for rule in acl.get("Rules", [])}
+    rate = rules.get("rate-limit-per-ip", {})
+    if "RateBasedStatement" not in rate.get("Statement", {}) or "Block" not in rate.get("Action", {}):
+        yield "alb/WebAcl: rate-limit-per-ip does not block"
+    managed = {}
+    for rule in acl.get("Rules", []):
+        statement = rule.get("Statement", {}).get("ManagedRuleGroupStatement")
+        if statement:
+            managed[statement.get("Name")] = (rule, statement)
+    for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
+        if group not in managed:
+            yield f"alb/WebAcl: no {group}"
+            continue
+        rule, statement = managed[group]
+        if rule.get("OverrideAction") != {"None": {}}:
+            yield f"alb/WebAcl: {rule.get('Name')} is overridden to {rule.get('OverrideAction')}, so it blocks nothing"
+        for override in statement.get("RuleActionOverrides", []):
+            if override.get("Name") not in COUNTED_BODY_RULES or "Count" not in override.get("ActionToUse", {}):
+                yield f"alb/WebAcl: {group} rule {override.get('Name')} no longer blocks"
+    if "Block" not in rules.get("body-rules-outside-the-api", {}).get("Action", {}):
+        yield "alb/WebAcl: body rules are not blocked outside the API"
+    if any(rule.get("VisibilityConfig", {}).get("CloudWatchMetricsEnabled") is not True for rule in rules.values()):
+        yield "alb/WebAcl: a rule without CloudWatch metrics"
+    if env.props("alb", "WebAclAssociation").get("WebACLArn") != {"Fn::GetAtt": ["WebAcl", "Arn"]}:
+        yield "alb/WebAclAssociation: not the WebAcl"
+    logging = env.props("alb", "WafLogging")
+    redacted = {f.get("SingleHeader", {}).get("Name") for f in logging.get("RedactedFields", [])}
+    if not redacted >= API_KEY_HEADERS:
+        yield f"alb/WafLogging: does not redact {sorted(API_KEY_HEADERS - redacted)}"
+
+
+# ---- 18-22: tasks, images and functions -------------------------------------------------------------
+
+
+@check(18, "task hardening")
+def task_runs_awsvpc_unprivileged_as_a_non_root_user_logging_to_cloudwatch(env: Environment) -> Iterator[Finding]:
+    for name, task in env.resources("AWS::ECS::TaskDefinition"):
+        props = task.get("Properties", {})
+        if props.get("NetworkMode") != "awsvpc" or props.get("RequiresCompatibilities") != ["FARGATE"]:
+            yield f"{name}: not awsvpc on Fargate"
+    for name, container in _containers(env):
+        if container.get("Privileged", False) is not False:
+            yield f"{name}: privileged"
+        if container.get("User") != "65534:65534":
+            yield f"{name}: runs as {container.get('User', 'the image user')}, not 65534:65534"
+        if container.get("LogConfiguration", {}).get("LogDriver") != "awslogs":
+            yield f"{name}: does not log with awslogs"
+        added = container.get("LinuxParameters", {}).get("Capabilities", {}).get("Add")
+        if added:
+            yield f"{name}: adds Linux capabilities {added}"
+    if not re.search(r"^USER 65534:65534\s*$", (env.project / "image/Dockerfile").read_text(), re.MULTILINE):
+        yield "image/Dockerfile: the image does not drop root"
+
+
+@check(19, "safe rollouts")
+def service_rolls_back_failed_deploys_on_the_latest_platform_in_two_azs(env: Environment) -> Iterator[Finding]:
+    service = env.props("litellm", "Service")
+    where = "litellm/Service"
+    if service.get("PlatformVersion") != "LATEST":
+        yield f"{where}: PlatformVersion is not LATEST"
+    configuration = get(service, "DeploymentConfiguration", where=where)
+    if configuration.get("DeploymentCircuitBreaker") != {"Enable": True, "Rollback": True}:
+        yield f"{where}: no rollback circuit breaker"
+    if (configuration.get("MinimumHealthyPercent"), configuration.get("MaximumPercent")) != (100, 200):
+        yield f"{where}: not a 100/200 rolling deploy"
+    (container,) = get(env.props("litellm", "TaskDefinition"), "ContainerDefinitions", where="litellm/TaskDefinition")
+    start = int(get(container, "HealthCheck", "StartPeriod", where="litellm/TaskDefinition"))
+    if int(service.get("HealthCheckGracePeriodSeconds", 0)) < start:
+        yield f"{where}: the grace period is shorter than LiteLLM's start"
+    subnets = get(service, "NetworkConfiguration", "AwsvpcConfiguration", "Subnets", where=where)
+    if len(as_list(subnets)) < 2:
+        yield f"{where}: fewer than two subnets"
+
+
+@check(20, "Container Insights", ("prod",))
+def prod_cluster_has_container_insights(env: Environment) -> Iterator[Finding]:
+    settings = {s.get("Name"): s.get("Value") for s in env.props("litellm", "Cluster").get("ClusterSettings", [])}
+    if settings.get("containerInsights") not in ("enabled", "enhanced"):
+        yield "litellm/Cluster: Container Insights off"
+
+
+@check(21, "ECR repository")
+def repository_scans_keeps_tags_immutable_encrypts_and_expires_images(env: Environment) -> Iterator[Finding]:
+    where = "security/Repository"
+    props = env.props("security", "Repository")
+    if props.get("ImageScanningConfiguration", {}).get("ScanOnPush") is not True:
+        yield f"{where}: no scan on push"
+    if props.get("ImageTagMutability") != "IMMUTABLE":
+        yield f"{where}: tags are mutable"
+    if props.get("EncryptionConfiguration", {}).get("EncryptionType") != "KMS":
+        yield f"{where}: not encrypted with KMS"
+    policy = json.dumps(props.get("LifecyclePolicy", {}).get("LifecyclePolicyText", ""))
+    if "untagged" not in policy or "imageCountMoreThan" not in policy:
+        yield f"{where}: no lifecycle policy expiring untagged and old images"
+
+
+@check(22, "rotation functions")
+def rotation_functions_run_in_the_vpc_with_no_layers_and_a_scoped_permission(env: Environment) -> Iterator[Finding]:
+    functions = [(n, f) for n, f in env.resources("AWS::Lambda::Function") if n.startswith("database/")]
+    if len(functions) != 2:
+        yield f"database: {len(functions)} rotation functions, not 2"
+    for name, function in functions:
+        props = function.get("Properties", {})
+        vpc = props.get("VpcConfig", {})
+        if not (vpc.get("SubnetIds") and vpc.get("SecurityGroupIds")):
+            yield f"{name}: not in the VPC"
+        # Lambda keeps 10 executions unreserved, so on a new account (limit 10) any reservation fails the launch.
+        if "ReservedConcurrentExecutions" in props:
+            yield f"{name}: a reserved concurrency a new account refuses"
+        if props.get("Runtime") not in SUPPORTED_PYTHON_RUNTIMES:
+            yield f"{name}: runtime {props.get('Runtime')} is not supported"
+        if "Layers" in props:
+            yield f"{name}: has layers"
+    for name, permission in env.resources("AWS::Lambda::Permission"):
+        props = permission.get("Properties", {})
+        if props.get("Principal") == "secretsmanager.amazonaws.com" and not (
+            props.get("SourceArn") and props.get("SourceAccount")
+        ):
+            yield f"{name}: no SourceArn and SourceAccount"
+
+
+# ---- 23-27: IAM, logs, alarms, protection, rotation code --------------------------------------------
+
+# Managed policies a role may carry, with why: nothing broader than what a function needs.
+ALLOWED_MANAGED_POLICIES: dict[str, str] = {}
+
+
+def _wildcard_name(resource: Any) -> bool:
+    """True when an ARN's resource name is all wildcard (``secret:*``, ``foundation-model/*``), not a suffix."""
+    text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
+    if not isinstance(text, str) or not text.startswith("arn:"):
+        return False
+    parts = re.sub(r"\$\{[^}]*\}", "X", text).split(":", 5)
+    resource_part = parts[5] if len(parts) == 6 else ""
+    name = re.split(r"[:/]", resource_part, maxsplit=1)[-1]
+    return not re.sub(r"[*?.:/_-]", "", name)
+
+
+@check(23, "least-privilege IAM")
+def roles_grant_no_wildcards_beyond_what_iam_requires(env: Environment) -> Iterator[Finding]:
+    for name, role in env.resources("AWS::IAM::Role"):
+        props = role.get("Properties", {})
+        for arn in props.get("ManagedPolicyArns", []):
+            if json.dumps(arn) not in {json.dumps(a) for a in ALLOWED_MANAGED_POLICIES}:
+                yield f"{name}: managed policy {json.dumps(arn)} is not on the allowed list"
+        for policy in props.get("Policies", []):
+            for statement in get(policy, "PolicyDocument", "Statement", where=name):
+                if statement.get("Effect") != "Allow":
+                    continue
+                actions = as_list(statement.get("Action", []))
+                resources = as_list(statement.get("Resource", []))
+                if any(a == "*" or str(a).endswith(":*") for a in actions):
+                    yield f"{name}: wildcard actions {actions}"
+                if "*" in resources and not set(actions) <= UNSCOPABLE_ACTIONS:
+                    yield f"{name}: {sorted(set(actions) - UNSCOPABLE_ACTIONS)} on *"
+                for resource in resources:
+                    if _wildcard_name(resource) and not set(actions) <= ACCOUNT_WIDE_ACTIONS:
+                        yield f"{name}: {actions} on every resource of a kind ({json.dumps(resource)})"
+                if "iam:PassRole" in actions and "*" in resources:
+                    yield f"{name}: unscoped iam:PassRole"
+
+
+@check(24, "log groups")
+def every_log_group_has_retention_and_a_customer_managed_key(env: Environment) -> Iterator[Finding]:
+    customer_managed = ({"Fn::GetAtt": ["KmsKey", "Arn"]}, {"Fn::GetAtt": ["FlowLogKey", "Arn"]})
+    for name, group in env.resources("AWS::Logs::LogGroup"):
+        props = group.get("Properties", {})
+        if int(props.get("RetentionInDays") or 0) <= 0:
+            yield f"{name}: kept forever"
+        key = props.get("KmsKeyId")
+        if key not in customer_managed and not str(key).startswith("arn:aws:kms:"):
+            yield f"{name}: not encrypted with a customer managed key"
+
+
+@check(25, "alarms notify")
+def every_alarm_and_the_rotation_failure_rule_notify_the_alarm_topic(env: Environment) -> Iterator[Finding]:
+    topic = EXAMPLE_OUTPUTS["AlarmTopicArn"]
+    for name, alarm in env.resources("AWS::CloudWatch::Alarm"):
+        actions = json.dumps(alarm.get("Properties", {}).get("AlarmActions", []))
+        if topic not in actions and "AlarmTopic" not in actions:
+            yield f"{name}: notifies nobody"
+    rule = env.props("database", "RotationFailureRule")
+    if topic not in json.dumps(rule.get("Targets", [])):
+        yield "database/RotationFailureRule: does not notify the alarm topic"
+    events = json.dumps(rule.get("EventPattern", {}))
+    for event in ("RotationFailed", "RotationAbandoned", "TestRotationFailed"):
+        if event not in events:
+            yield f"database/RotationFailureRule: misses {event}"
+
+
+@check(26, "prod stacks protected", ("prod",))
+def prod_stacks_are_protected_by_the_launch_and_the_policy_covers_every_stateful_type(
+    env: Environment,
+) -> Iterator[Finding]:
+    from tools.replacement_guard import STATEFUL_TYPES
+
+    policy = json.loads((env.project / "config/stack-policies/protect-stateful.json").read_text())
+    denies = [s for s in policy.get("Statement", []) if s.get("Effect") == "Deny"]
+    if not denies or set(denies[0].get("Action", [])) != {"Update:Replace", "Update:Delete"}:
+        yield "config/stack-policies/protect-stateful.json: does not deny Update:Replace and Update:Delete"
+    else:
+        covered = set(denies[0].get("Condition", {}).get("StringEquals", {}).get("ResourceType", []))
+        if not set(STATEFUL_TYPES) <= covered:
+            yield f"config/stack-policies/protect-stateful.json: misses {sorted(set(STATEFUL_TYPES) - covered)}"
+    for stack in env.stacks:
+        config = (env.project / f"config/prod/{stack}.yaml").read_text()
+        if "!protect_stack config/stack-policies/protect-stateful.json" not in config:
+            yield f"config/prod/{stack}.yaml: no !protect_stack after launch"
+
+
+@check(27, "rotation steps idempotent")
+def master_key_create_secret_run_twice_stages_one_key(env: Environment) -> Iterator[Finding]:
+    """createSecret, invoked again for the same token (Secrets Manager retries), keeps the staged key.
+
+    The database function's steps are proven against a real PostgreSQL in the
+    integration suite; this is the master-key function, run under moto here.
+    """
+    sources = [
+        env.project / "lambdas/master_key_rotation/handler.py",
+        *sorted((env.project / "lambdas/common").rglob("*.py")),
+    ]
+    key = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+    if key not in _PROBED:  # both environments run the same code: probe it once
+        _PROBED[key] = list(_create_secret_twice(env.project))
+    yield from _PROBED[key]
+
+
+_PROBED: dict[str, list[Finding]] = {}
+
+
+def _create_secret_twice(project: Path) -> Iterator[Finding]:
+    import boto3
+    from moto import mock_aws
+
+    where = "lambdas/master_key_rotation/handler.py"
+    sys.path.insert(0, str(project / "lambdas/common"))
+    try:
+        spec = importlib.util.spec_from_file_location("master_key_rotation_under_check", project / where)
+        assert spec and spec.loader
+        handler = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(handler)
+        with mock_aws():
+            client = boto3.client("secretsmanager", region_name="us-east-1")
+            current = {"LITELLM_MASTER_KEY": "sk-" + "c" * 40, "LITELLM_SALT_KEY": "s" * 48}
+            arn = client.create_secret(Name="probe/master-key", SecretString=json.dumps(current))["ARN"]
+            token = "11111111-2222-3333-4444-555555555555"
+            handler.create_secret(client, arn, token)
+            first = client.get_secret_value(SecretId=arn, VersionId=token)["SecretString"]
+            try:
+                handler.create_secret(client, arn, token)
+            except Exception as error:  # any refusal of a retry is the finding
+                yield f"{where}: createSecret retried for the same token fails ({type(error).__name__})"
+                return
+            second = client.get_secret_value(SecretId=arn, VersionId=token)["SecretString"]
+            if first != second:
+                yield f"{where}: createSecret retried for the same token stages a different key"
+    finally:
+        sys.path.remove(str(project / "lambdas/common"))
+        for module in [m for m in sys.modules if m == "llmgw_common" or m.startswith("llmgw_common.")]:
+            del sys.modules[module]
+
+
+# ---- the gate --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    findings: list[str] = field(default_factory=list)
+    checks_run: int = 0
+
+
+def environment(env: str, project: Path = ROOT, stacks: tuple[str, ...] | None = None) -> Environment:
+    """``env`` of the project at ``project``, specialised as it deploys."""
+    from tools.specialise import specialise_environment
+
+    specialised = {
+        name.split("/", 1)[1]: template
+        for name, template, _ in specialise_environment(env, project=project)
+        if stacks is None or name.split("/", 1)[1] in stacks
+    }
+    return Environment(env, specialised, project)
+
+
+def run_checks(env: Environment, checks: list[Check] | None = None) -> Report:
+    report = Report()
+    for item_check in checks if checks is not None else CHECKS:
+        if env.name in item_check.environments:
+            report.checks_run += 1
+            report.findings += item_check.run(env)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("environments", nargs="*", default=list(ENVIRONMENTS))
+    args = parser.parse_args(argv)
+    failed = False
+    for env in args.environments:
+        report = run_checks(environment(env))
+        for finding in report.findings:
+            print(finding)
+        failed = failed or bool(report.findings)
+        print(f"checklist {env}: {report.checks_run} checks, {len(report.findings)} findings")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
