@@ -162,9 +162,10 @@ taskcat-build: $(STAMP) ## Write build/taskcat/: the renders, the zips and the e
 
 # The security gate: checkov over each environment's templates as they deploy
 # (conditions evaluated; suppressions live in each resource's Metadata with a
-# reason), checkov's secrets scan over the sources, then the checklist items no
-# stock check sees (tests/unit/test_security_checklist.py; see docs/security.md).
-security: $(STAMP) $(CHECKOV_STAMP) ## checkov (CloudFormation + secrets) over the specialised renders, then the custom checklist checks
+# reason), checkov's secrets scan over the sources, then every checklist item
+# (tools/checklist.py), then each item broken in a copy, which the gate must
+# catch (tools/mutations.py, tools/mutations.yaml; see docs/security.md).
+security: $(STAMP) $(CHECKOV_STAMP) ## checkov over the specialised renders, the checklist checks, and the mutation harness that proves each can fail
 	rm -rf $(SPECIALISED)
 	$(BIN)/python -m tools.specialise --out $(SPECIALISED) >/dev/null
 	$(CHECKOV_VENV)/bin/checkov --directory $(SPECIALISED) --framework cloudformation secrets \
@@ -172,7 +173,9 @@ security: $(STAMP) $(CHECKOV_STAMP) ## checkov (CloudFormation + secrets) over t
 	$(CHECKOV_VENV)/bin/checkov --framework secrets --skip-download --compact --quiet \
 		$(foreach d,config templates image azure-devops lambdas hooks resolvers tools emulator,--directory $(d))
 	@echo "checkov: $$(ls $(SPECIALISED)/*/*.json | wc -l) specialised templates, 0 unsuppressed findings"
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_security_checklist.py tests/unit/test_replacement_guard.py
+	$(BIN)/python -m tools.checklist
+	$(BIN)/python -m tools.mutations --json build/security/mutations.json
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_replacement_guard.py
 	$(BIN)/python -m tools.replacement_guard --against $(GUARD_BASE)
 
 lint: render taskcat-build security $(SCHEMA_STAMP) ## ruff, hadolint, the pipelines, taskcat lint, cfn-lint over the ten renders, the security gate

@@ -224,23 +224,55 @@ def run(mutations: list[Mutation], jobs: int) -> list[Outcome]:
     return outcomes
 
 
-def table(outcomes: list[Outcome]) -> str:
-    rows = ["| Item | Mutation | Environment | Caught by |", "|---|---|---|---|"]
-    for o in sorted(outcomes, key=lambda o: (o.mutation.item, o.mutation.slug, o.env)):
-        caught = ", ".join(f"`{c}`" for c in o.caught_by) if o.caught else f"**SURVIVED** {o.error or ''}".strip()
-        rows.append(f"| {o.mutation.item} {TITLES[o.mutation.item]} | {o.mutation.name} | {o.env} | {caught} |")
-    return "\n".join(rows)
+def records(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    return [
+        {"item": o.mutation.item, "mutation": o.mutation.name, "environment": o.env,
+         "caught_by": o.caught_by if o.caught else [], "error": o.error}
+        for o in sorted(outcomes, key=lambda o: (o.mutation.item, o.mutation.slug, o.env))
+    ]  # fmt: skip
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The harness's table, one row per mutation: docs/security.md carries it, and a test compares the two."""
+    grouped: dict[tuple[int, str], dict[str, list[str]]] = {}
+    for row in rows:
+        caught = ", ".join(f"`{c}`" for c in row["caught_by"]) or f"**SURVIVED** {row['error'] or ''}".strip()
+        grouped.setdefault((row["item"], row["mutation"]), {}).setdefault(caught, []).append(row["environment"])
+    lines = ["| Item | Mutation | Caught by |", "|---|---|---|"]
+    for (item, mutation), by_catch in grouped.items():
+        for caught, envs in by_catch.items():
+            lines.append(f"| {item} {TITLES[item]} | {mutation} ({', '.join(envs)}) | {caught} |")
+    return "\n".join(lines)
+
+
+DOCS = ROOT / "docs" / "security.md"
+DOCS_BEGIN = "<!-- mutations table: written by python -m tools.mutations --write-docs -->"
+DOCS_END = "<!-- end of mutations table -->"
+
+
+def docs_table(text: str) -> str:
+    """The table between docs/security.md's markers."""
+    return text.split(DOCS_BEGIN, 1)[1].split(DOCS_END, 1)[0].strip()
+
+
+def write_docs(rows: list[dict[str, Any]]) -> None:
+    text = DOCS.read_text()
+    before, rest = text.split(DOCS_BEGIN, 1)
+    after = rest.split(DOCS_END, 1)[1]
+    DOCS.write_text(f"{before}{DOCS_BEGIN}\n{table(rows)}\n{DOCS_END}{after}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mutations", type=Path, default=MUTATIONS_FILE, help="the mutations file (YAML)")
     parser.add_argument("--only", type=int, action="append", help="only this item's mutations (repeatable)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--json", type=Path, help="also write the outcomes here")
+    parser.add_argument("--write-docs", action="store_true", help="write the table into docs/security.md")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        mutations = [m for m in load_mutations() if not args.only or m.item in args.only]
+        mutations = [m for m in load_mutations(args.mutations) if not args.only or m.item in args.only]
     except MutationError as error:
         print(error, file=sys.stderr)
         return 2
@@ -250,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(baseline), file=sys.stderr)
         return 1
     outcomes = run(mutations, args.jobs)
-    print(table(outcomes))
+    rows = records(outcomes)
+    print(table(rows))
     survived = [o for o in outcomes if not o.caught]
     items = sorted({o.mutation.item for o in outcomes})
     unmutated = sorted(set(TITLES) - set(items)) if not args.only else []
@@ -260,12 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        records: list[dict[str, Any]] = [
-            {"item": o.mutation.item, "mutation": o.mutation.name, "environment": o.env,
-             "caught_by": o.caught_by, "error": o.error}
-            for o in outcomes
-        ]  # fmt: skip
-        args.json.write_text(json.dumps(records, indent=2) + "\n")
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    if args.write_docs and not survived and not args.only:
+        write_docs(rows)
+        print(f"wrote the table into {DOCS.relative_to(ROOT)}")
     for outcome in survived:
         print(
             f"survived: item {outcome.mutation.item} mutation {outcome.mutation.name!r} in {outcome.env}"

@@ -132,3 +132,52 @@ def test_network_without_nat__has_an_endpoint_for_every_aws_api_the_rotation_fun
     }
 
     assert {"secretsmanager", "rds", "ecs"} <= services
+
+
+def test_task_role__may_invoke_the_configured_bedrock_models_and_nothing_else():
+    """The task role reaches the config's Bedrock models, in its region or through its region's profiles only."""
+    import fnmatch
+
+    from tools.checklist import environment
+
+    (policy,) = environment("prod").props("security", "TaskRole")["Policies"]
+    statements = [s for s in policy["PolicyDocument"]["Statement"] if "bedrock:InvokeModel" in s["Action"]]
+    region, account = "us-east-1", "123456789012"
+
+    def allowed(arn: str, via_profile: str | None) -> bool:
+        for statement in statements:
+            patterns = [
+                r["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::Region}", region)
+                .replace("${AWS::AccountId}", account)
+                for r in statement["Resource"]
+            ]  # fmt: skip
+            condition = statement.get("Condition", {}).get("StringLike", {}).get("bedrock:InferenceProfileArn")
+            if condition and not (
+                via_profile
+                and fnmatch.fnmatch(
+                    via_profile,
+                    condition["Fn::Sub"]
+                    .replace("${AWS::Partition}", "aws")
+                    .replace("${AWS::Region}", region)
+                    .replace("${AWS::AccountId}", account),
+                )
+            ):
+                continue
+            if any(fnmatch.fnmatch(arn, p) for p in patterns):
+                return True
+        return False
+
+    config = yaml.safe_load((ROOT / "image/config.yaml").read_text())
+    for model in (m["litellm_params"]["model"] for m in config["model_list"]):
+        if not model.startswith("bedrock/"):
+            continue
+        profile_id = model.removeprefix("bedrock/")
+        model_id = profile_id.split(".", 1)[1]
+        profile = f"arn:aws:bedrock:{region}:{account}:inference-profile/{profile_id}"
+        assert allowed(profile, None), profile
+        for destination in (f"arn:aws:bedrock:us-west-2::foundation-model/{model_id}",
+                            f"arn:aws:bedrock:::foundation-model/{model_id}"):  # fmt: skip
+            assert allowed(destination, profile), destination
+            assert not allowed(destination, None), f"{destination} without an inference profile"
+    assert not allowed(f"arn:aws:bedrock:{region}::foundation-model/meta.llama3-70b-instruct-v1:0", None)
+    assert not allowed("arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-v2", None)
