@@ -85,7 +85,8 @@ UNSCOPABLE_ACTIONS = {
 # List actions that IAM authorises only on every resource of their kind in the account.
 ACCOUNT_WIDE_ACTIONS = {"logs:DescribeLogGroups"}  # on log-group:* (the flow-log delivery role needs it)
 SUPPORTED_PYTHON_RUNTIMES = {"python3.12", "python3.13"}
-API_KEY_HEADERS = {"authorization", "x-api-key", "api-key", "x-litellm-api-key"}
+# Every header a client may send a key in: OpenAI's, Azure's and Anthropic's styles, LiteLLM's own, Gemini's.
+API_KEY_HEADERS = {"authorization", "x-api-key", "api-key", "x-litellm-api-key", "x-goog-api-key"}
 # The only plain environment variables a container or function may have: anything else could be a
 # secret under a new name (a low-entropy one slips past every entropy scanner). A new setting is added
 # here, in review; a secret goes to Secrets Manager and reaches the task through Secrets/ValueFrom.
@@ -845,6 +846,71 @@ def _create_secret_twice(project: Path) -> Iterator[Finding]:
         sys.path.remove(str(project / "lambdas/common"))
         for module in [m for m in sys.modules if m == "llmgw_common" or m.startswith("llmgw_common.")]:
             del sys.modules[module]
+
+
+# ---- 28-: what a gateway holding every provider key of a company faces ------------------------------
+
+
+def _bedrock_statements(env: Environment) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, role in env.resources("AWS::IAM::Role"):
+        for policy in role.get("Properties", {}).get("Policies", []):
+            for statement in policy.get("PolicyDocument", {}).get("Statement", []):
+                if any(str(a).startswith("bedrock:") for a in as_list(statement.get("Action", []))):
+                    yield name, statement
+
+
+@check(28, "Bedrock scoped to the configured models")
+def bedrock_is_invoked_only_for_the_configured_families_in_the_stacks_region(env: Environment) -> Iterator[Finding]:
+    for name, statement in _bedrock_statements(env):
+        through_profiles = "bedrock:InferenceProfileArn" in json.dumps(statement.get("Condition", {}))
+        for resource in as_list(statement.get("Resource", [])):
+            text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
+            model = re.search(r"(foundation-model|inference-profile)/(.*)$", text)
+            if text == "*" or not model or not re.search(r"[a-z]{3,}", model[2]):
+                yield f"{name}: Bedrock on {json.dumps(resource)}, not a configured model family"
+            elif re.sub(r"\$\{AWS::(\w+)\}", r"<\1>", text).split(":")[3:4] != ["<Region>"] and not through_profiles:
+                yield f"{name}: Bedrock in any region for {json.dumps(resource)}, outside the inference profiles"
+
+
+@check(29, "ECS Exec off")
+def no_shell_into_a_running_task(env: Environment) -> Iterator[Finding]:
+    for name, service in env.resources("AWS::ECS::Service"):
+        if str(service.get("Properties", {}).get("EnableExecuteCommand", False)).lower() == "true":
+            yield f"{name}: ECS Exec is on: anyone with ecs:ExecuteCommand reads the task's keys"
+    for name, role in env.resources("AWS::IAM::Role"):
+        if "ssmmessages:" in json.dumps(role.get("Properties", {}).get("Policies", [])):
+            yield f"{name}: grants ssmmessages, the channel ECS Exec needs"
+
+
+@check(30, "WAF logs hold no key", ("prod",))
+def waf_logs_redact_every_key_header_and_the_query_string(env: Environment) -> Iterator[Finding]:
+    fields = env.props("alb", "WafLogging").get("RedactedFields", [])
+    redacted = {f.get("SingleHeader", {}).get("Name") for f in fields if "SingleHeader" in f}
+    for header in sorted(API_KEY_HEADERS - redacted):
+        yield f"alb/WafLogging: header {header} is logged in the clear"
+    if not any("QueryString" in f for f in fields):
+        yield "alb/WafLogging: the query string is logged in the clear (a key pasted into a URL)"
+
+
+@check(31, "keys decrypt only through Secrets Manager")
+def every_grant_of_kms_decrypt_is_limited_to_secrets_manager(env: Environment) -> Iterator[Finding]:
+    for name, role in env.resources("AWS::IAM::Role"):
+        for policy in role.get("Properties", {}).get("Policies", []):
+            for statement in policy.get("PolicyDocument", {}).get("Statement", []):
+                actions = [str(a) for a in as_list(statement.get("Action", []))]
+                if statement.get("Effect") == "Allow" and any(a.startswith(("kms:Decrypt", "kms:*")) for a in actions):
+                    via = json.dumps(statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService"))
+                    if "secretsmanager." not in via:
+                        yield f"{name}: {actions} without a kms:ViaService condition naming Secrets Manager"
+
+
+@check(32, "prod keeps its flow logs", ("prod",))
+def prod_keeps_its_flow_logs_and_their_key_on_delete(env: Environment) -> Iterator[Finding]:
+    for logical_id in ("FlowLogGroup", "FlowLogKey"):
+        resource = env.resource("network", logical_id)
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            if resource.get(policy) != "Retain":
+                yield f"network/{logical_id}: {policy} is {resource.get(policy)}, not Retain"
 
 
 # ---- the gate --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
     python -m tools.ops unprotect prod/alb.yaml          lift termination and deletion protection (teardown)
     python -m tools.ops protect prod/alb.yaml            put them back (a teardown that did not finish)
     python -m tools.ops smoke dev                        smoke checks and a short load test
+    python -m tools.ops replacement-guard prod/database.yaml   refuse a launch that replaces live stateful resources
 
 Every command uses Sceptre's own config and connection (profile, region,
 role), so it acts on exactly what `sceptre launch` would. Secrets are read,
@@ -121,6 +122,42 @@ def prerequisites(
         else:
             print(f"prerequisites: {dependency.name} is {status}")
     print(f"prerequisites: {path} can launch")
+
+
+def replacement_guard(path: str, variables: dict[str, str], allow: list[str]) -> None:
+    """Refuse to go on if launching ``path`` would replace or delete a stateful resource of the live stack.
+
+    The pipelines run it before each launch: on a push to main the git base is main itself, so
+    only the deployed template tells what a launch changes.
+    """
+    from tools.replacement_guard import deployed_replacements
+
+    stacks = _stacks(path, variables)
+    name = path.removesuffix(".yaml")
+    if name not in stacks:
+        raise OpsError(f"no stack {path}; expected one of {', '.join(sorted(stacks))}")
+    stack = stacks[name]
+    if _status(stack) is None:
+        print(f"replacement guard: {path} is not deployed yet; a launch creates it and replaces nothing")
+        return
+    body = stack.connection_manager.call(
+        service="cloudformation",
+        command="get_template",
+        kwargs={"StackName": stack.external_name, "TemplateStage": "Original"},
+    )["TemplateBody"]
+    described = stack.connection_manager.call(
+        service="cloudformation", command="describe_stacks", kwargs={"StackName": stack.external_name}
+    )["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
+    compared, found = deployed_replacements(name, body, parameters, variables, allow=allow)
+    for replacement in found:
+        print(f"replacement guard: {replacement}", file=sys.stderr)
+    if found:
+        raise OpsError(
+            f"launching {path} would replace or delete {len(found)} stateful resource(s) of the live stack; "
+            "if that is intended, name each with --allow"
+        )
+    print(f"replacement guard: {compared} stateful resources of {path} compared with the live stack; none replaced")
 
 
 def push_image(env: str, variables: dict[str, str]) -> None:
@@ -530,6 +567,9 @@ def main(argv: list[str] | None = None) -> int:
         commands.add_parser(name).add_argument("env", choices=["dev", "prod"])
     for name in ("unprotect", "protect"):
         commands.add_parser(name).add_argument("target", help="an environment (prod) or a stack (prod/alb.yaml)")
+    guard_parser = commands.add_parser("replacement-guard")
+    guard_parser.add_argument("stack", help="e.g. prod/database.yaml")
+    guard_parser.add_argument("--allow", action="append", default=[], help="env/stack/LogicalId allowed to be replaced")
     smoke_parser = commands.add_parser("smoke")
     smoke_parser.add_argument("env", choices=["dev", "prod"])
     smoke_parser.add_argument("--model", default="gpt-4o-mini")
@@ -551,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "prerequisites":
             prerequisites(args.stack, variables, wait=args.wait, deployed=args.deployed)
+        elif args.command == "replacement-guard":
+            replacement_guard(args.stack, variables, args.allow)
         elif args.command == "push-image":
             push_image(args.env, variables)
         elif args.command == "redeploy":

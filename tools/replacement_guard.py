@@ -2,6 +2,7 @@
 
     python -m tools.replacement_guard --against origin/main     compare the working tree with a revision
     python -m tools.replacement_guard --against HEAD~1
+    python -m tools.ops replacement-guard prod/database.yaml    compare with the live stack (pipelines)
 
 CloudFormation replaces a resource (creates a new one, deletes the old) when
 a create-only property changes, and deletes it when its logical ID
@@ -159,6 +160,45 @@ def replacements(
                     )
                 )
     return found
+
+
+def deployed_replacements(
+    stack_name: str,
+    deployed_body: str | Mapping[str, Any],
+    deployed_parameters: Mapping[str, str],
+    variables: Mapping[str, str] | None = None,
+    project: Path = ROOT,
+    allow: Iterable[str] = (),
+) -> tuple[int, list[Replacement]]:
+    """What launching ``stack_name`` (``prod/database``) from ``project`` would replace in the live stack.
+
+    The live side is the stack's own template and parameter values, as ``sceptre diff``
+    reads them (GetTemplate with TemplateStage Original, DescribeStacks). The new side is
+    the render, with each parameter another stack's output fills given the value the live
+    stack holds: those outputs are what the next launch reads, and stand-ins would look like
+    a change. Returns the number of stateful resources compared, and what would be lost.
+    """
+    import json
+
+    from llmgw_hooks.parameter_check import check_parameters, load_template
+    from tools.render import StackOutputRef, render_environment
+    from tools.resolve import resolve_template
+
+    env = stack_name.split("/")[0]
+    live = load_template(deployed_body if isinstance(deployed_body, str) else json.dumps(deployed_body))
+    live_values = check_parameters(live, dict(deployed_parameters))
+    old = identities_of(stack_name, substitute(resolve_template(live, live_values), live_values))
+
+    rendered = render_environment(env, dict(variables or {}), project=project)[stack_name]
+    examples = rendered.example_parameters()
+    given = {
+        key: deployed_parameters.get(key, examples[key]) if isinstance(value, StackOutputRef) else examples[key]
+        for key, value in rendered.parameters.items()
+    }
+    template = rendered.template
+    values = check_parameters(template, given)
+    new = identities_of(stack_name, substitute(resolve_template(template, values), values))
+    return len(old), replacements(old, new, allow)
 
 
 def checkout(revision: str, into: Path) -> Path:

@@ -60,7 +60,7 @@ def test_the_audits_nine_surviving_mutations__are_among_the_cases():
 def test_a_mutation_the_gate_cannot_see__survives_and_fails_the_run(tmp_path):
     harmless = tmp_path / "mutations.yaml"
     harmless.write_text(
-        "- item: 13\n  name: a flow log with another description\n  file: templates/network.yaml\n"
+        "- item: 13\n  name: a flow log with another description\n  file: templates/network.yaml.j2\n"
         '  replace: "      TrafficType: ALL\\n"\n  by: "      TrafficType: ALL\\n      Tags: [{Key: a, Value: b}]\\n"\n'
     )
     result = _harness("--mutations", str(harmless), "--only", "13")
@@ -71,10 +71,10 @@ def test_a_mutation_the_gate_cannot_see__survives_and_fails_the_run(tmp_path):
 
 def test_a_mutation_whose_text_is_gone__fails_naming_it(tmp_path):
     stale = tmp_path / "mutations.yaml"
-    stale.write_text("- item: 13\n  name: stale\n  file: templates/network.yaml\n  replace: NotInTheFile\n  by: x\n")
+    stale.write_text("- item: 13\n  name: stale\n  file: templates/network.yaml.j2\n  replace: NotInTheFile\n  by: x\n")
     result = _harness("--mutations", str(stale), "--only", "13")
     assert result.returncode == 1
-    assert "its text occurs 0 times in templates/network.yaml, not once" in result.stdout + result.stderr
+    assert "its text occurs 0 times in templates/network.yaml.j2, not once" in result.stdout + result.stderr
 
 
 def test_docs_security__carries_exactly_the_harness_table(outcomes):
