@@ -34,7 +34,7 @@ def test_deployed_guard__a_renamed_database_in_the_working_tree__is_refused_agai
     assert text.count("      DBName: litellm\n") == 1
     template.write_text(text.replace("      DBName: litellm\n", "      DBName: gateway\n"))
 
-    compared, found = deployed_replacements("prod/database", body, parameters, project=tmp_path)
+    _, found = deployed_replacements("prod/database", body, parameters, project=tmp_path)
 
     assert [str(f).split(":")[0] for f in found] == ["prod/database/DBInstance"]
     assert "DBName is create-only" in str(found[0])
