@@ -56,6 +56,18 @@ _ALB_PAGES = {
 }
 
 
+# The Application Load Balancer listener attributes that insert a response header, and the header
+# each sets ("HTTP header modification for your Application Load Balancer", Elastic Load Balancing
+# user guide). The others (CORS, the mTLS header renames, routing.http.response.server.enabled) are
+# not modelled, so a template that sets one fails here instead of passing unseen.
+RESPONSE_HEADER_ATTRIBUTES = {
+    "routing.http.response.strict_transport_security.header_value": "Strict-Transport-Security",
+    "routing.http.response.x_content_type_options.header_value": "X-Content-Type-Options",
+    "routing.http.response.x_frame_options.header_value": "X-Frame-Options",
+    "routing.http.response.content_security_policy.header_value": "Content-Security-Policy",
+}
+
+
 def listener_ports() -> dict[int, int]:
     """``LLMGW_LISTENER_PORTS`` ("80=4000,443=4443"): the local port for a listener port."""
     raw = os.environ.get("LLMGW_LISTENER_PORTS", "")
@@ -87,6 +99,8 @@ class ListenerConfig:
     default_actions: list[dict[str, Any]]
     rules: list[Rule] = field(default_factory=list)
     certificate_domain: str | None = None
+    # Headers the listener's attributes insert into every response it sends, replacing a target's own.
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 def _path_matches(pattern: str, path: str) -> bool:
@@ -206,7 +220,7 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            for key, value in (extra or {}).items():
+            for key, value in {**(extra or {}), **listener.config.response_headers}.items():
                 self.send_header(key, value)
             self.end_headers()
             if self.command != "HEAD":
@@ -277,9 +291,12 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
         def _relay(self, response: http.client.HTTPResponse) -> None:
             length = response.getheader("Content-Length")
             self.send_response(response.status, response.reason)
+            inserted = {k.lower() for k in listener.config.response_headers}
             for key, value in response.getheaders():
-                if key.lower() not in _HOP_BY_HOP:
+                if key.lower() not in _HOP_BY_HOP and key.lower() not in inserted:
                     self.send_header(key, value)
+            for key, value in listener.config.response_headers.items():
+                self.send_header(key, value)
             chunked = length is None and self.command != "HEAD"
             if chunked:
                 self.send_header("Transfer-Encoding", "chunked")

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .elb_listeners import Listener, ListenerConfig, Rule, listener_ports
+from .elb_listeners import RESPONSE_HEADER_ATTRIBUTES, Listener, ListenerConfig, Rule, listener_ports
 from .elb_targets import TargetGroup
 from .request_lock import SERVER_LOCK
 
@@ -92,6 +92,11 @@ def sync() -> None:
                             for rule in listener._non_default_rules.values()
                         ],
                         certificate_domain=_certificate_domain(listener, backend.account_id, backend.region_name),
+                        response_headers={
+                            header: listener.attributes[key]
+                            for key, header in RESPONSE_HEADER_ATTRIBUTES.items()
+                            if listener.attributes.get(key)
+                        },
                     )
                     running = _LISTENERS.get(listener.arn)
                     if running is None:

@@ -170,6 +170,28 @@ def _load_balancer_attributes() -> None:
     ELBv2Backend.delete_load_balancer = delete_load_balancer
 
 
+def _listener_attributes() -> None:
+    """moto's create ignores a listener's ListenerAttributes; AWS applies them, and refuses unknown keys."""
+    from moto.elbv2.models import FakeListener, elbv2_backends
+
+    from .elb_listeners import RESPONSE_HEADER_ATTRIBUTES
+
+    def apply_attributes(listener: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        attributes = [
+            {"Key": str(a["Key"]), "Value": str(a["Value"])} for a in properties.get("ListenerAttributes", [])
+        ]
+        for attribute in attributes:
+            if attribute["Key"] not in RESPONSE_HEADER_ATTRIBUTES:
+                raise ValueError(
+                    f"the emulator does not model the listener attribute {attribute['Key']}; "
+                    f"it models {', '.join(sorted(RESPONSE_HEADER_ATTRIBUTES))}"
+                )
+        if attributes:
+            elbv2_backends[account_id][region_name].modify_listener_attributes(listener.arn, attributes)
+
+    _wrap_cfn_create(FakeListener, after=apply_attributes)
+
+
 def _target_group_attributes() -> None:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
     from moto.elbv2.models import FakeTargetGroup
@@ -561,6 +583,7 @@ def install() -> None:
     _nested_stack_outputs()
     _stack_resources_are_the_created_ones()
     _load_balancer_attributes()
+    _listener_attributes()
     _target_group_attributes()
     _bucket_properties()
     _log_group_kms_key()

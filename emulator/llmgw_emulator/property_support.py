@@ -152,6 +152,7 @@ CARRIED: dict[str, set[str]] = {
     "AWS::ElasticLoadBalancingV2::Listener": {
         "Certificates",
         "DefaultActions",
+        "ListenerAttributes",
         "LoadBalancerArn",
         "Port",
         "Protocol",

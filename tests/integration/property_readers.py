@@ -637,6 +637,10 @@ def _listener(aws: Aws, r: DeployedResource) -> dict[str, Any]:
         found["SslPolicy"] = listener.get("SslPolicy")
     if "Certificates" in r.properties:
         found["Certificates"] = listener.get("Certificates")
+    if "ListenerAttributes" in r.properties:
+        attributes = aws.elbv2.describe_listener_attributes(ListenerArn=r.physical_id)["Attributes"]
+        wanted = {a["Key"] for a in r.properties["ListenerAttributes"]}
+        found["ListenerAttributes"] = [a for a in attributes if a["Key"] in wanted]
     return found
 
 

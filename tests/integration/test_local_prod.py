@@ -57,8 +57,8 @@ def test_launch_prod__serves_https_with_an_issued_dns_validated_certificate(emul
         listener["Port"]: listener
         for listener in elbv2.describe_listeners(LoadBalancerArn=prod["LoadBalancerArn"])["Listeners"]
     }
-    assert set(listeners) == {80, 443}
-    assert listeners[80]["DefaultActions"][0]["Type"] == "redirect"
+    # No listener on 80 (item 16): a client configured with http:// is refused before it sends its key.
+    assert set(listeners) == {443}
     https = listeners[443]
     assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     (certificate,) = https["Certificates"]
@@ -73,6 +73,22 @@ def test_launch_prod__serves_https_with_an_issued_dns_validated_certificate(emul
     alias = next(r for r in records if r["Type"] == "A" and r["Name"].rstrip(".") == DOMAIN)
     assert alias["AliasTarget"]["DNSName"].rstrip(".").lower() == prod["LoadBalancerDnsName"].lower()
     assert prod["ServiceUrl"] == f"https://{DOMAIN}"
+
+
+def test_launch_prod__plain_http_is_refused_by_the_load_balancers_group(emulator, prod):
+    (group,) = emulator.client("ec2").describe_security_groups(GroupIds=[prod["AlbSecurityGroupId"]])["SecurityGroups"]
+    assert {(r["FromPort"], r["IpRanges"][0]["CidrIp"]) for r in group["IpPermissions"]} == {(443, "0.0.0.0/0")}
+
+
+def test_launch_prod__https_answers_tell_browsers_to_use_https_only(emulator, prod):
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=str(emulator.rds_ca_bundle))
+    url = emulator.listener_url("prod-litellm-alb", 443)
+    with urllib.request.urlopen(url + "/health/liveliness", timeout=30, context=context) as response:
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_launch_prod__waf_protects_the_load_balancer(emulator, prod):
@@ -93,8 +109,9 @@ def test_launch_prod__waf_logs_blocked_and_counted_requests_without_api_keys(emu
     logging = wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
     (destination,) = logging["LogDestinationConfigs"]
     assert destination.endswith(":log-group:aws-waf-logs-prod-litellm")
-    redacted = {field["SingleHeader"]["Name"] for field in logging["RedactedFields"]}
-    assert {"authorization", "x-api-key", "api-key", "x-litellm-api-key"} <= redacted
+    redacted = {field["SingleHeader"]["Name"] for field in logging["RedactedFields"] if "SingleHeader" in field}
+    assert {"authorization", "x-api-key", "api-key", "x-litellm-api-key", "x-goog-api-key"} <= redacted
+    assert {"QueryString": {}} in logging["RedactedFields"]  # a key pasted into a URL
     (group,) = emulator.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-prod-litellm")["logGroups"]
     assert group["kmsKeyId"] == prod["KmsKeyArn"]
     assert group["retentionInDays"] == 90
@@ -286,3 +303,8 @@ def test_teardown_prod__after_unprotect__deletes_every_stack_and_leaves_a_final_
     key = kms.describe_key(KeyId=prod["KmsKeyArn"].rsplit("/", 1)[1])["KeyMetadata"]
     assert key["KeyState"] == "Enabled"
     assert emulator.client("secretsmanager").describe_secret(SecretId=prod["MasterKeySecretArn"])["Name"]
+    # And the record of who talked to what (item 32): the flow logs, readable with their retained key.
+    (flow_logs,) = emulator.client("logs").describe_log_groups(logGroupNamePrefix="/vpc/prod-litellm-flow-logs")[
+        "logGroups"
+    ]
+    assert kms.describe_key(KeyId=flow_logs["kmsKeyId"].rsplit("/", 1)[1])["KeyMetadata"]["KeyState"] == "Enabled"
