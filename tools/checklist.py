@@ -570,17 +570,26 @@ def load_balancer_drops_bad_headers_and_logs_to_a_tls_only_bucket(env: Environme
             yield f"{stack}/{bucket}: accepts requests without TLS"
 
 
-@check(16, "TLS 1.3, port 80 redirect-only", ("prod",))
-def prod_serves_tls_1_3_and_port_80_only_redirects(env: Environment) -> Iterator[Finding]:
-    if not str(env.props("alb", "HttpsListener").get("SslPolicy", "")).startswith("ELBSecurityPolicy-TLS13-"):
+@check(16, "TLS 1.3 and HSTS, nothing on port 80", ("prod",))
+def prod_serves_tls_1_3_with_hsts_and_nothing_on_port_80(env: Environment) -> Iterator[Finding]:
+    https = env.props("alb", "HttpsListener")
+    if not str(https.get("SslPolicy", "")).startswith("ELBSecurityPolicy-TLS13-"):
         yield "alb/HttpsListener: not a TLS 1.3 policy"
-    actions = env.props("alb", "HttpListener").get("DefaultActions", [])
-    redirects = [a.get("RedirectConfig", {}).get("Protocol") for a in actions if a.get("Type") == "redirect"]
-    if len(actions) != 1 or redirects != ["HTTPS"]:
-        yield "alb/HttpListener: does not only redirect to HTTPS"
+    attributes = {a.get("Key"): str(a.get("Value")) for a in https.get("ListenerAttributes", [])}
+    hsts = attributes.get("routing.http.response.strict_transport_security.header_value", "")
+    age = re.search(r"max-age=(\d+)", hsts)
+    if not age or int(age[1]) < 31536000:
+        yield "alb/HttpsListener: no Strict-Transport-Security of a year or more"
+    for name, listener in env.resources("AWS::ElasticLoadBalancingV2::Listener"):
+        protocol = listener.get("Properties", {}).get("Protocol")
+        if protocol != "HTTPS":
+            yield f"{name}: a {protocol} listener, where a client's key travels in cleartext"
     for name, rule in env.resources("AWS::ElasticLoadBalancingV2::ListenerRule"):
         if rule.get("Properties", {}).get("ListenerArn") != {"Ref": "HttpsListener"}:
             yield f"{name}: routes on a listener other than HTTPS"
+    for ingress in env.props("network", "AlbSecurityGroup").get("SecurityGroupIngress", []):
+        if ingress.get("FromPort") != 443:
+            yield f"network/AlbSecurityGroup: opens port {ingress.get('FromPort')} to clients"
 
 
 @check(17, "WAF", ("prod",))

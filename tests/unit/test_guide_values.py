@@ -97,9 +97,10 @@ def test_network__security_groups_allow_exactly_the_guide_chain(deployed, env):
     ingress = {
         (g, p, "VpcCidr" if peer == cidr else peer) for g, p, peer in _rules(net, "AWS::EC2::SecurityGroupIngress")
     }
-    assert ingress == {
+    # Departure: prod shuts port 80 (docs/security.md, item 16), where the guide redirects it.
+    plain_http = {("AlbSecurityGroup", 80, "0.0.0.0/0")} if env == "dev" else set()
+    assert ingress == plain_http | {
         ("AlbSecurityGroup", 443, "0.0.0.0/0"),
-        ("AlbSecurityGroup", 80, "0.0.0.0/0"),
         ("CacheSecurityGroup", 6379, "EcsSecurityGroup"),  # the shared-state cache, beyond the guide (issue 15)
         ("EcsSecurityGroup", 4000, "AlbSecurityGroup"),
         ("RdsSecurityGroup", 5432, "EcsSecurityGroup"),
@@ -402,17 +403,18 @@ def test_alb__https_waf_dns_and_deletion_protection_only_in_prod(deployed, env, 
     if on:
         assert alb.props("Certificate")["ValidationMethod"] == "DNS"
         assert alb.props("DnsRecord")["Type"] == "A" and "AliasTarget" in alb.props("DnsRecord")
-        assert alb.props("HttpListener")["DefaultActions"][0]["Type"] == "redirect"
+        # Departure: the guide redirects port 80; prod has no listener there (docs/security.md, item 16).
+        assert "HttpListener" not in alb.resources
 
 
 @BOTH
-def test_alb__is_internet_facing_on_80_and_443(deployed, env):
+def test_alb__is_internet_facing_on_443_in_prod_and_80_in_dev(deployed, env):
     alb = deployed[env]["alb"]
     assert alb.props("LoadBalancer")["Scheme"] == "internet-facing"
     ports = {
         listener["Properties"]["Port"] for listener in alb.of_type("AWS::ElasticLoadBalancingV2::Listener").values()
     }
-    assert ports == ({80, 443} if env == "prod" else {80})
+    assert ports == ({443} if env == "prod" else {80})
 
 
 # ---- Database ----------------------------------------------------------------
