@@ -922,6 +922,32 @@ def prod_keeps_its_flow_logs_and_their_key_on_delete(env: Environment) -> Iterat
                 yield f"network/{logical_id}: {policy} is {resource.get(policy)}, not Retain"
 
 
+@check(33, "alarms on refused keys and WAF blocks")
+def refused_requests_and_waf_blocks_page_the_alarm_topic(env: Environment) -> Iterator[Finding]:
+    wanted = {("AWS/ApplicationELB", "HTTPCode_Target_4XX_Count"): "litellm"}
+    if env.name == "prod":
+        wanted[("AWS/WAFV2", "BlockedRequests")] = "alb"
+    found = {}
+    for name, alarm in env.resources("AWS::CloudWatch::Alarm"):
+        props = alarm.get("Properties", {})
+        found[(props.get("Namespace"), props.get("MetricName"))] = (name, props)
+    for (namespace, metric), stack in wanted.items():
+        if (namespace, metric) not in found:
+            yield f"{stack}: no alarm on {namespace} {metric}"
+            continue
+        name, props = found[(namespace, metric)]
+        if "AlarmTopic" not in json.dumps(props.get("AlarmActions", [])) and EXAMPLE_OUTPUTS["AlarmTopicArn"] not in (
+            json.dumps(props.get("AlarmActions", []))
+        ):
+            yield f"{name}: pages nobody"
+    if env.name == "prod" and ("AWS/WAFV2", "BlockedRequests") in found:
+        name, props = found[("AWS/WAFV2", "BlockedRequests")]
+        dimensions = {d.get("Name"): d.get("Value") for d in props.get("Dimensions", [])}
+        acl = env.props("alb", "WebAcl").get("Name")
+        if dimensions.get("WebACL") != acl or dimensions.get("Rule") != "ALL":
+            yield f"{name}: watches {dimensions.get('WebACL')}/{dimensions.get('Rule')}, not every rule of {acl}"
+
+
 # ---- the gate --------------------------------------------------------------------------------------
 
 

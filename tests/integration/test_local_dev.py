@@ -258,7 +258,8 @@ def test_launch_dev__runs_both_hooks_and_the_image_hook_says_why_it_cannot_push(
 def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emulator, dev):
     # Target tracking adds its own alarms (TargetTracking-*), which act on the policy.
     alarms = emulator.client("cloudwatch").describe_alarms(AlarmNamePrefix="dev-litellm-")["MetricAlarms"]
-    assert len(alarms) == 11  # 7 from the guide, and errors and throttles per rotation function
+    # 7 from the guide, errors and throttles per rotation function, and the gateway's 4xx answers (item 33)
+    assert len(alarms) == 12
     assert all(a["AlarmActions"] == [dev["AlarmTopicArn"]] for a in alarms)
     scaling = emulator.client("application-autoscaling")
     (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
