@@ -97,6 +97,14 @@ class SeedSecrets(Hook):
                 refuse_macro(key, value, self.stack.name.split("/")[0])
             except UnexpandedMacroError as err:
                 raise SecretSeedingError(f"{self.stack.name}: {err}") from None
+        # The task role may invoke Bedrock only in the stack's BedrockRegion: a different region
+        # here would store a value every Bedrock call then fails with AccessDeniedException.
+        allowed, wanted = outputs.get("BedrockRegion"), offered["AWS_BEDROCK_REGION"].strip()
+        if allowed and wanted and wanted != allowed:
+            raise SecretSeedingError(
+                f"{self.stack.name}: AWS_BEDROCK_REGION is {wanted}, but the task role may call Bedrock only in"
+                f" {allowed} (BedrockRegion); launch with --var bedrock_region={wanted}"
+            )
         try:
             seed_security_secrets(self.stack.connection_manager, outputs, offered, overwrite, self.logger)
         except SecretValueError as err:

@@ -868,17 +868,32 @@ def _bedrock_statements(env: Environment) -> Iterator[tuple[str, dict[str, Any]]
                     yield name, statement
 
 
+BEDROCK_PROFILE_CONDITION = "arn:${AWS::Partition}:bedrock:${BedrockRegion}:${AWS::AccountId}:inference-profile/"
+
+
+def _through_this_regions_profiles(statement: dict[str, Any]) -> bool:
+    """True when the statement applies only to calls made through an inference profile of BedrockRegion."""
+    for operator in ("StringLike", "StringEquals", "ArnLike", "ArnEquals"):
+        value = statement.get("Condition", {}).get(operator, {}).get("bedrock:InferenceProfileArn")
+        text = value.get("Fn::Sub", "") if isinstance(value, dict) else str(value or "")
+        if text.startswith(BEDROCK_PROFILE_CONDITION):
+            return True
+    return False
+
+
 @check(28, "Bedrock scoped to the configured models")
-def bedrock_is_invoked_only_for_the_configured_families_in_the_stacks_region(env: Environment) -> Iterator[Finding]:
+def bedrock_is_invoked_only_for_the_configured_families_in_the_bedrock_region(env: Environment) -> Iterator[Finding]:
     for name, statement in _bedrock_statements(env):
-        through_profiles = "bedrock:InferenceProfileArn" in json.dumps(statement.get("Condition", {}))
+        through_profiles = _through_this_regions_profiles(statement)
         for resource in as_list(statement.get("Resource", [])):
             text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
             model = re.search(r"(foundation-model|inference-profile)/(.*)$", text)
-            if text == "*" or not model or not re.search(r"[a-z]{3,}", model[2]):
+            if text == "*" or not model or not re.search(r"[a-z]{3,}\.\*$", model[2]):
                 yield f"{name}: Bedrock on {json.dumps(resource)}, not a configured model family"
-            elif re.sub(r"\$\{AWS::(\w+)\}", r"<\1>", text).split(":")[3:4] != ["<Region>"] and not through_profiles:
-                yield f"{name}: Bedrock in any region for {json.dumps(resource)}, outside the inference profiles"
+            elif re.sub(r"\$\{AWS::(\w+)\}", r"<\1>", text).split(":")[3:4] != ["${BedrockRegion}"] and not (
+                through_profiles
+            ):
+                yield f"{name}: Bedrock outside BedrockRegion for {json.dumps(resource)}, not through its profiles"
 
 
 @check(29, "ECS Exec off")

@@ -17,6 +17,8 @@ vars=(--var "region=${AWS_REGION:?no AWS_REGION: run this from an AWSShellScript
 if [ -n "${ALARM_EMAIL+set}" ]; then vars+=(--var "alarm_email=$ALARM_EMAIL"); fi
 if [ -n "${DOMAIN_NAME+set}" ]; then vars+=(--var "domain_name=$DOMAIN_NAME"); fi
 if [ -n "${HOSTED_ZONE_ID+set}" ]; then vars+=(--var "hosted_zone_id=$HOSTED_ZONE_ID"); fi
+# The task role's Bedrock region follows the variable group's AWS_BEDROCK_REGION (empty: the stack's).
+if [ -n "${AWS_BEDROCK_REGION:-}" ]; then vars+=(--var "bedrock_region=$AWS_BEDROCK_REGION"); fi
 case $tool in
   sceptre) exec .venv/bin/sceptre "${vars[@]}" "$@" ;;
   ops) exec .venv/bin/python -m tools.ops "${vars[@]}" "$@" ;;

@@ -319,3 +319,25 @@ def test_seed__unexpanded_azure_devops_macro__is_refused_naming_the_variable_gro
         f" add {key} to the variable group litellm-dev (empty if unused)"
     )
     assert value(security, "ApiKeysSecretArn") == before  # nothing stored
+
+
+def test_seed__bedrock_region_other_than_the_task_roles__is_refused_before_anything_is_stored(security, monkeypatch):
+    security.manager.outputs["BedrockRegion"] = "us-east-1"
+    monkeypatch.setenv("AWS_BEDROCK_REGION", "eu-west-1")
+    before = value(security, "ApiKeysSecretArn")
+
+    with pytest.raises(SecretSeedingError) as caught:
+        seed(security)
+
+    assert str(caught.value) == (
+        "dev/security: AWS_BEDROCK_REGION is eu-west-1, but the task role may call Bedrock only in us-east-1"
+        " (BedrockRegion); launch with --var bedrock_region=eu-west-1"
+    )
+    assert value(security, "ApiKeysSecretArn") == before
+
+
+def test_seed__bedrock_region_equal_to_the_task_roles__is_stored(security, monkeypatch):
+    security.manager.outputs["BedrockRegion"] = "eu-west-1"
+    monkeypatch.setenv("AWS_BEDROCK_REGION", "eu-west-1")
+    seed(security, overwrite_provider_keys="true")
+    assert value(security, "ApiKeysSecretArn")["AWS_BEDROCK_REGION"] == "eu-west-1"
