@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
+# States in which `sceptre launch` deletes the stack and creates it again (Sceptre's launch command).
+RECREATED = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
 
 
 class OpsError(Exception):
@@ -137,9 +139,15 @@ def replacement_guard(path: str, variables: dict[str, str], allow: list[str]) ->
     if name not in stacks:
         raise OpsError(f"no stack {path}; expected one of {', '.join(sorted(stacks))}")
     stack = stacks[name]
-    if _status(stack) is None:
+    status = _status(stack)
+    if status is None:
         print(f"replacement guard: {path} is not deployed yet; a launch creates it and replaces nothing")
         return
+    if status in RECREATED:
+        # sceptre launch deletes a stack in these states and creates it anew: nothing in it to keep.
+        print(f"replacement guard: {path} is {status}; the launch recreates it, so there is nothing to compare")
+        return
+    allow = [*allow, *os.environ.get("ALLOW_REPLACEMENT", "").split()]
     body = stack.connection_manager.call(
         service="cloudformation",
         command="get_template",
@@ -155,7 +163,7 @@ def replacement_guard(path: str, variables: dict[str, str], allow: list[str]) ->
     if found:
         raise OpsError(
             f"launching {path} would replace or delete {len(found)} stateful resource(s) of the live stack; "
-            "if that is intended, name each with --allow"
+            "if that is intended, name each with --allow (in a pipeline: the queue-time variable ALLOW_REPLACEMENT)"
         )
     print(f"replacement guard: {compared} stateful resources of {path} compared with the live stack; none replaced")
 

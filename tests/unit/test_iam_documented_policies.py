@@ -135,7 +135,7 @@ def test_network_without_nat__has_an_endpoint_for_every_aws_api_the_rotation_fun
 
 
 def test_task_role__may_invoke_the_configured_bedrock_models_and_nothing_else():
-    """The task role reaches the config's Bedrock models, in its region or through its region's profiles only."""
+    """The task role reaches the config's Bedrock models in BedrockRegion, or through its profiles, and no others."""
     import fnmatch
 
     from tools.checklist import environment
@@ -147,7 +147,7 @@ def test_task_role__may_invoke_the_configured_bedrock_models_and_nothing_else():
     def allowed(arn: str, via_profile: str | None) -> bool:
         for statement in statements:
             patterns = [
-                r["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::Region}", region)
+                r["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${BedrockRegion}", region)
                 .replace("${AWS::AccountId}", account)
                 for r in statement["Resource"]
             ]  # fmt: skip
@@ -158,7 +158,7 @@ def test_task_role__may_invoke_the_configured_bedrock_models_and_nothing_else():
                     via_profile,
                     condition["Fn::Sub"]
                     .replace("${AWS::Partition}", "aws")
-                    .replace("${AWS::Region}", region)
+                    .replace("${BedrockRegion}", region)
                     .replace("${AWS::AccountId}", account),
                 )
             ):

@@ -46,3 +46,51 @@ def test_deployed_guard__a_live_output_value_differing_from_the_stand_in__is_not
     live_template = body.replace("arn:aws:kms:us-east-1:123456789012:key/", "unused")  # body holds no stand-in
     _, found = deployed_replacements("prod/database", live_template, {**parameters, "KmsKeyArn": live_key})
     assert found == []
+
+
+@pytest.mark.parametrize("status", ["CREATE_FAILED", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"])
+def test_ops_guard__a_stack_sceptre_recreates__passes_without_reading_its_template(monkeypatch, capsys, status):
+    from types import SimpleNamespace
+
+    from tools import ops
+
+    def never(**_: object) -> None:
+        raise AssertionError("the guard read a stack that the launch deletes and recreates")
+
+    stack = SimpleNamespace(name="prod/database", external_name="litellm-prod-database",
+                            connection_manager=SimpleNamespace(call=never))  # fmt: skip
+    monkeypatch.setattr(ops, "_stacks", lambda path, variables: {"prod/database": stack})
+    monkeypatch.setattr(ops, "_status", lambda s: status)
+
+    ops.replacement_guard("prod/database.yaml", {}, [])
+
+    assert f"prod/database.yaml is {status}; the launch recreates it" in capsys.readouterr().out
+
+
+def test_ops_guard__a_replacement_in_the_live_stack__fails_naming_the_resource_and_how_to_allow_it(
+    monkeypatch, tmp_path, capsys
+):
+    from types import SimpleNamespace
+
+    from tools import ops
+
+    body, parameters = _live("prod/database")
+    live = body.replace("      DBName: litellm\n", "      DBName: gateway\n")  # the live one has another name
+
+    def call(service: str, command: str, kwargs: dict) -> dict:
+        if command == "get_template":
+            assert kwargs["TemplateStage"] == "Original"
+            return {"TemplateBody": live}
+        return {"Stacks": [{"Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]}]}
+
+    stack = SimpleNamespace(name="prod/database", external_name="litellm-prod-database",
+                            connection_manager=SimpleNamespace(call=call))  # fmt: skip
+    monkeypatch.setattr(ops, "_stacks", lambda path, variables: {"prod/database": stack})
+    monkeypatch.setattr(ops, "_status", lambda s: "UPDATE_COMPLETE")
+
+    with pytest.raises(ops.OpsError, match="queue-time variable ALLOW_REPLACEMENT"):
+        ops.replacement_guard("prod/database.yaml", {}, [])
+    assert "prod/database/DBInstance: DBName is create-only" in capsys.readouterr().err
+
+    monkeypatch.setenv("ALLOW_REPLACEMENT", "prod/database/DBInstance")
+    ops.replacement_guard("prod/database.yaml", {}, [])
