@@ -916,16 +916,22 @@ def waf_logs_redact_every_key_header_and_the_query_string(env: Environment) -> I
         yield "alb/WafLogging: the query string is logged in the clear (a key pasted into a URL)"
 
 
+KMS_DATA_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt", "kms:Encrypt", "kms:*")
+SECRETS_MANAGER_VIA = {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+
+
 @check(31, "keys decrypt only through Secrets Manager")
 def every_grant_of_kms_decrypt_is_limited_to_secrets_manager(env: Environment) -> Iterator[Finding]:
     for name, role in env.resources("AWS::IAM::Role"):
         for policy in role.get("Properties", {}).get("Policies", []):
             for statement in policy.get("PolicyDocument", {}).get("Statement", []):
                 actions = [str(a) for a in as_list(statement.get("Action", []))]
-                if statement.get("Effect") == "Allow" and any(a.startswith(("kms:Decrypt", "kms:*")) for a in actions):
-                    via = json.dumps(statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService"))
-                    if "secretsmanager." not in via:
-                        yield f"{name}: {actions} without a kms:ViaService condition naming Secrets Manager"
+                if statement.get("Effect") != "Allow" or not any(a.startswith(KMS_DATA_ACTIONS) for a in actions):
+                    continue
+                # Exactly Secrets Manager in this region: a list naming another service too would let it in.
+                via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+                if via != SECRETS_MANAGER_VIA and via != [SECRETS_MANAGER_VIA]:
+                    yield f"{name}: {actions} not limited by kms:ViaService to Secrets Manager alone"
 
 
 @check(32, "prod keeps its flow logs", ("prod",))

@@ -87,7 +87,7 @@ def test_launch_prod__https_answers_tell_browsers_to_use_https_only(emulator, pr
     context = ssl.create_default_context(cafile=str(emulator.rds_ca_bundle))
     url = emulator.listener_url("prod-litellm-alb", 443)
     with urllib.request.urlopen(url + "/health/liveliness", timeout=30, context=context) as response:
-        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
