@@ -29,6 +29,7 @@ import re
 import socket
 import ssl
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,9 +109,32 @@ def _path_matches(pattern: str, path: str) -> bool:
     return re.fullmatch(expression, path, flags=re.DOTALL) is not None
 
 
-def _rule_matches(rule: Rule, path: str) -> bool:
+def _wildcard_matches(pattern: str, text: str) -> bool:
+    """ALB's condition wildcards, case-insensitive: * is any run of characters, ? exactly one."""
+    expression = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(expression, text, flags=re.DOTALL | re.IGNORECASE) is not None
+
+
+def _query_matches(condition: dict[str, Any], query: str) -> bool:
+    """A query-string condition: any of its key/value pairs is in the query ("Listener rules for your
+    Application Load Balancer", query string conditions: not case-sensitive, * and ? wildcards, a
+    pair without a key matches any parameter's value)."""
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    wanted = (condition.get("QueryStringConfig") or {}).get("Values") or []
+    return any(
+        ("Key" not in pair or _wildcard_matches(str(pair["Key"]), key)) and _wildcard_matches(str(pair["Value"]), value)
+        for pair in wanted
+        for key, value in pairs
+    )
+
+
+def _rule_matches(rule: Rule, path: str, query: str = "") -> bool:
     for condition in rule.conditions:
         field_name = condition.get("Field") or condition.get("field")
+        if field_name == "query-string":
+            if not _query_matches(condition, query):
+                return False
+            continue
         if field_name != "path-pattern":
             raise NotImplementedError(f"the emulator's load balancer does not evaluate {field_name} conditions")
         values = (condition.get("PathPatternConfig") or {}).get("Values") or condition.get("Values") or []
@@ -150,9 +174,9 @@ class Listener:
         self.server.shutdown()
         self.server.server_close()
 
-    def actions_for(self, path: str) -> list[dict[str, Any]]:
+    def actions_for(self, path: str, query: str = "") -> list[dict[str, Any]]:
         for rule in sorted(self.config.rules, key=lambda r: r.priority):
-            if _rule_matches(rule, path):
+            if _rule_matches(rule, path, query):
                 return rule.actions
         return self.config.default_actions
 
@@ -178,10 +202,10 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
             pass  # the ALB's access log is not modelled here; requests stay quiet
 
         def _any(self) -> None:
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             body = self._body()
             try:
-                actions = listener.actions_for(path)
+                actions = listener.actions_for(path, query)
             except NotImplementedError as err:
                 self._reply(500, str(err).encode(), "text/plain")
                 return

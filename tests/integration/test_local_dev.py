@@ -255,6 +255,18 @@ def test_launch_dev__runs_both_hooks_and_the_image_hook_says_why_it_cannot_push(
     assert "was not built" in image_line and "has no registry" in image_line and "cannot be reached" in image_line
 
 
+def test_launch_dev__a_key_in_the_url__is_refused_by_the_load_balancer_before_the_gateway_sees_it(emulator, dev):
+    # LiteLLM would accept ?key= on Gemini-style routes; the load balancer logs every URL it serves.
+    import urllib.error
+    import urllib.request
+
+    url = emulator.listener_url("dev-litellm-alb", 80) + "/v1beta/models/gpt-4o-mini:generateContent?key=sk-in-a-url"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=30)
+    assert refused.value.code == 400
+    assert "in a header" in refused.value.read().decode()
+
+
 def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emulator, dev):
     # Target tracking adds its own alarms (TargetTracking-*), which act on the policy.
     alarms = emulator.client("cloudwatch").describe_alarms(AlarmNamePrefix="dev-litellm-")["MetricAlarms"]

@@ -172,6 +172,18 @@ def test_listener__answers_503_without_a_target_and_502_when_the_target_refuses(
         listener.close()
 
 
+def test_listener__a_query_string_condition_matches_its_key_and_value_case_insensitively_with_wildcards():
+    refused = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "400", "MessageBody": "use a header"}}
+    condition = {"Field": "query-string", "QueryStringConfig": {"Values": [{"Key": "key", "Value": "*"}]}}
+    listener = _listener(_group(), [elb_listeners.Rule(1, [condition], [refused])])
+    try:
+        assert _get(listener, "/v1beta/models/m:generateContent?key=sk-abc") == (400, b"use a header")
+        assert _get(listener, "/v1/x?alt=sse&KEY=") == (400, b"use a header")  # keys compare case-insensitively
+        assert _get(listener, "/v1/x?keys=1")[0] == 404 and _get(listener, "/v1/x")[0] == 404
+    finally:
+        listener.close()
+
+
 def test_listener__a_condition_it_does_not_evaluate_answers_500_naming_it():
     rule = elb_listeners.Rule(1, [{"Field": "host-header", "HostHeaderConfig": {"Values": ["a.example"]}}], [])
     listener = _listener(_group(), [rule])
