@@ -969,6 +969,27 @@ def refused_requests_and_waf_blocks_page_the_alarm_topic(env: Environment) -> It
             yield f"{name}: watches {dimensions.get('WebACL')}/{dimensions.get('Rule')}, not every rule of {acl}"
 
 
+@check(34, "keys in URLs refused")
+def a_key_in_the_query_string_is_refused_before_any_other_rule(env: Environment) -> Iterator[Finding]:
+    rules = sorted(
+        ((int(r.get("Properties", {}).get("Priority", 0)), n, r.get("Properties", {}))
+         for n, r in env.resources("AWS::ElasticLoadBalancingV2::ListenerRule")),
+        key=lambda rule: rule[0],
+    )  # fmt: skip
+    if not rules:
+        yield "alb: no listener rules"
+        return
+    _, name, first = rules[0]
+    conditions = json.dumps(first.get("Conditions", []))
+    actions = first.get("Actions", [])
+    if '"query-string"' not in conditions or '"Key": "key"' not in conditions:
+        yield f"{name}: the first rule does not match a key in the query string (?key=)"
+    elif [a.get("Type") for a in actions] != ["fixed-response"] or not str(
+        actions[0].get("FixedResponseConfig", {}).get("StatusCode", "")
+    ).startswith("4"):
+        yield f"{name}: a key in the query string is not refused with a 4xx"
+
+
 # ---- the gate --------------------------------------------------------------------------------------
 
 

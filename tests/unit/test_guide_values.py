@@ -369,8 +369,10 @@ def test_compute__container_insights_only_in_prod(deployed, env, insights):
 def test_alb__listener_rules_route_the_guide_paths_by_priority_to_the_target_group(deployed, env):
     alb = deployed[env]["alb"]
     rules = {}
-    for rule in alb.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values():
+    for name, rule in alb.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").items():
         props = rule["Properties"]
+        if name == "KeyInUrlRule":
+            continue  # beyond the guide: a key in the URL is refused first (docs/security.md, item 34)
         assert props["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}]
         rules[props["Priority"]] = props["Conditions"][0]["PathPatternConfig"]["Values"][0]
     assert rules == {10: "/v1/*", 20: "/health", 30: "/ui/*", 100: "/*"}
