@@ -175,7 +175,7 @@ security: $(STAMP) $(CHECKOV_STAMP) ## checkov over the specialised renders, the
 	@echo "checkov: $$(ls $(SPECIALISED)/*/*.json | wc -l) specialised templates, 0 unsuppressed findings"
 	$(BIN)/python -m tools.checklist
 	$(BIN)/python -m tools.mutations --json build/security/mutations.json
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_replacement_guard.py
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_security_checklist.py tests/unit/test_replacement_guard.py
 	$(BIN)/python -m tools.replacement_guard --against $(GUARD_BASE)
 
 lint: render taskcat-build security $(SCHEMA_STAMP) ## ruff, hadolint, the pipelines, taskcat lint, cfn-lint over the ten renders, the security gate

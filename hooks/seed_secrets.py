@@ -39,6 +39,15 @@ def seed_security_secrets(
             wanted, report = seed(current)
         except SecretValueError as err:
             raise SecretValueError(f"{label}: {err}") from None
+        # The task role may invoke Bedrock only in the stack's BedrockRegion: a secret naming another
+        # region would make every Bedrock call fail with AccessDeniedException, so nothing is written.
+        allowed, stored = outputs.get("BedrockRegion"), str(wanted.get("AWS_BEDROCK_REGION", "")).strip()
+        if label == "api-keys" and allowed and stored and stored != allowed:
+            raise SecretValueError(
+                f"{label}: AWS_BEDROCK_REGION is {stored}, but the task role may call Bedrock only in {allowed}"
+                f" (BedrockRegion): launch with --var bedrock_region={stored}, or store {allowed}"
+                f" (AWS_BEDROCK_REGION={allowed} and --var overwrite_provider_keys=true)"
+            )
         if wanted != current:
             write_json(manager, arn, wanted)
         logger.info("secret %s: %s", label, report)
@@ -97,14 +106,6 @@ class SeedSecrets(Hook):
                 refuse_macro(key, value, self.stack.name.split("/")[0])
             except UnexpandedMacroError as err:
                 raise SecretSeedingError(f"{self.stack.name}: {err}") from None
-        # The task role may invoke Bedrock only in the stack's BedrockRegion: a different region
-        # here would store a value every Bedrock call then fails with AccessDeniedException.
-        allowed, wanted = outputs.get("BedrockRegion"), offered["AWS_BEDROCK_REGION"].strip()
-        if allowed and wanted and wanted != allowed:
-            raise SecretSeedingError(
-                f"{self.stack.name}: AWS_BEDROCK_REGION is {wanted}, but the task role may call Bedrock only in"
-                f" {allowed} (BedrockRegion); launch with --var bedrock_region={wanted}"
-            )
         try:
             seed_security_secrets(self.stack.connection_manager, outputs, offered, overwrite, self.logger)
         except SecretValueError as err:

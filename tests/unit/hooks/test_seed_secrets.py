@@ -327,12 +327,24 @@ def test_seed__bedrock_region_other_than_the_task_roles__is_refused_before_anyth
     before = value(security, "ApiKeysSecretArn")
 
     with pytest.raises(SecretSeedingError) as caught:
-        seed(security)
+        seed(security, overwrite_provider_keys="true")
 
     assert str(caught.value) == (
-        "dev/security: AWS_BEDROCK_REGION is eu-west-1, but the task role may call Bedrock only in us-east-1"
-        " (BedrockRegion); launch with --var bedrock_region=eu-west-1"
+        "dev/security: api-keys: AWS_BEDROCK_REGION is eu-west-1, but the task role may call Bedrock only in"
+        " us-east-1 (BedrockRegion): launch with --var bedrock_region=eu-west-1, or store us-east-1"
+        " (AWS_BEDROCK_REGION=us-east-1 and --var overwrite_provider_keys=true)"
     )
+    assert value(security, "ApiKeysSecretArn") == before
+
+
+def test_seed__stored_bedrock_region_other_than_the_task_roles__is_refused_not_kept_silently(security, monkeypatch):
+    # The secret holds us-east-1 (the template's default); the stack was relaunched with bedrock_region=eu-west-1.
+    security.manager.outputs["BedrockRegion"] = "eu-west-1"
+    before = value(security, "ApiKeysSecretArn")
+
+    with pytest.raises(SecretSeedingError, match="AWS_BEDROCK_REGION is us-east-1, but the task role may call"):
+        seed(security)
+
     assert value(security, "ApiKeysSecretArn") == before
 
 
