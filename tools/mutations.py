@@ -36,8 +36,6 @@ from tools.render import ENVIRONMENTS, ROOT
 
 MUTATIONS_FILE = ROOT / "tools" / "mutations.yaml"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-# What rendering and the source checks read; everything else stays out of the copies.
-COPIED = ("config", "templates", "lambdas", "image")
 
 
 class MutationError(Exception):
@@ -101,7 +99,9 @@ def load_mutations(path: Path = MUTATIONS_FILE) -> list[Mutation]:
 
 
 def _copy_project(target: Path) -> None:
-    for name in COPIED:
+    from tools.replacement_guard import PROJECT_PATHS  # what a render of a tree needs, the source checks too
+
+    for name in PROJECT_PATHS:
         shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 

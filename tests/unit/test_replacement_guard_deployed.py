@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tools.render import ROOT, render_environment
-from tools.replacement_guard import deployed_replacements
+from tools.replacement_guard import PROJECT_PATHS, deployed_replacements
 
 
 def _live(stack_name: str, project: Path = ROOT) -> tuple[str, dict[str, str]]:
@@ -27,7 +27,7 @@ def test_deployed_guard__unchanged_repository__compares_the_stacks_stateful_reso
 
 def test_deployed_guard__a_renamed_database_in_the_working_tree__is_refused_against_the_live_stack(tmp_path):
     body, parameters = _live("prod/database")  # the live stack, as main's last launch left it
-    for name in ("config", "templates", "image", "lambdas"):
+    for name in PROJECT_PATHS:
         shutil.copytree(ROOT / name, tmp_path / name)
     template = tmp_path / "templates/database.yaml.j2"
     text = template.read_text()
