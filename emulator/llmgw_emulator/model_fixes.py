@@ -466,6 +466,27 @@ def _role_policies_are_json_and_validated() -> None:
     _wrap_cfn_create(Role, properties=as_json)
 
 
+def _vpc_endpoint_policies_are_json() -> None:
+    """moto stored an endpoint's PolicyDocument from a template as Python's repr of a dict.
+
+    EC2 keeps the policy as JSON text (DescribeVpcEndpoints returns it so) and evaluates it on every
+    request through the endpoint; the emulator stores it and evaluates nothing (README: what the
+    rehearsal cannot show).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpcendpoint.html
+    """
+    import json
+
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    def as_json(properties: dict[str, Any]) -> dict[str, Any]:
+        document = properties.get("PolicyDocument")
+        if document is None or isinstance(document, str):
+            return properties
+        return {**properties, "PolicyDocument": json.dumps(document)}
+
+    _wrap_cfn_create(VPCEndPoint, properties=as_json)
+
+
 def _eventbridge_delivers_to_sns_topics() -> None:
     """An EventBridge rule with an SNS target publishes the event's JSON to the topic, as EventBridge does.
 
@@ -594,6 +615,7 @@ def install() -> None:
     _ec2_properties_moto_drops()
     _properties_other_models_drop()
     _role_policies_are_json_and_validated()
+    _vpc_endpoint_policies_are_json()
     _eventbridge_delivers_to_sns_topics()
     _deletes_that_moto_skips()
     _INSTALLED = True

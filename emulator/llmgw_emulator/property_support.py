@@ -106,6 +106,7 @@ CARRIED: dict[str, set[str]] = {
     "AWS::EC2::SubnetRouteTableAssociation": {"RouteTableId", "SubnetId"},
     "AWS::EC2::VPC": {"CidrBlock", "EnableDnsHostnames", "EnableDnsSupport", "Tags"},
     "AWS::EC2::VPCEndpoint": {
+        "PolicyDocument",
         "PrivateDnsEnabled",
         "RouteTableIds",
         "SecurityGroupIds",

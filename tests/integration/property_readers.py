@@ -174,6 +174,8 @@ def _vpc_endpoint(aws: Aws, r: DeployedResource) -> dict[str, Any]:
         found["SubnetIds"] = endpoint["SubnetIds"]
     if endpoint.get("Groups"):
         found["SecurityGroupIds"] = [g["GroupId"] for g in endpoint["Groups"]]
+    if endpoint.get("PolicyDocument"):
+        found["PolicyDocument"] = json.loads(endpoint["PolicyDocument"])
     return found
 
 
