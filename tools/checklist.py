@@ -990,6 +990,44 @@ def a_key_in_the_query_string_is_refused_before_any_other_rule(env: Environment)
         yield f"{name}: a key in the query string is not refused with a 4xx"
 
 
+THIS_ACCOUNT = {"Ref": "AWS::AccountId"}
+# AWS's own bucket that ECR's image layers come from, through a URL ECR's account signs.
+ECR_LAYER_BUCKET = {"Fn::Sub": "arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*"}
+
+
+def _endpoint_statement_finding(statement: dict[str, Any]) -> str | None:
+    """Why one endpoint-policy statement lets more than this account's principals reach its resources."""
+    if statement.get("Effect") != "Allow":
+        return None
+    if {"NotAction", "NotResource", "NotPrincipal"} & set(statement):
+        return f"statement {statement.get('Sid')} uses a Not* element"
+    equals = statement.get("Condition", {}).get("StringEquals", {})
+    actions = {str(a) for a in as_list(statement.get("Action", []))}
+    if equals.get("aws:PrincipalAccount") == THIS_ACCOUNT and equals.get("aws:ResourceAccount") == THIS_ACCOUNT:
+        return None
+    if equals.get("aws:PrincipalAccount") == THIS_ACCOUNT and actions <= UNSCOPABLE_ACTIONS:
+        return None  # no resource to name: this account's principals only
+    if actions == {"s3:GetObject"} and as_list(statement.get("Resource")) == [ECR_LAYER_BUCKET]:
+        return None
+    return f"statement {statement.get('Sid')} allows {sorted(actions)} beyond this account's principals and resources"
+
+
+@check(35, "endpoints reach only this account")
+def every_vpc_endpoint_admits_only_this_accounts_principals_and_resources(env: Environment) -> Iterator[Finding]:
+    endpoints = list(env.resources("AWS::EC2::VPCEndpoint"))
+    if not endpoints:
+        yield "network: no VPC endpoints"
+    for name, endpoint in endpoints:
+        policy = endpoint.get("Properties", {}).get("PolicyDocument")
+        if not isinstance(policy, dict):
+            yield f"{name}: no endpoint policy, so any principal reaches any account's resources through it"
+            continue
+        for statement in as_list(policy.get("Statement", [])):
+            finding = _endpoint_statement_finding(statement)
+            if finding:
+                yield f"{name}: {finding}"
+
+
 # ---- the gate --------------------------------------------------------------------------------------
 
 
