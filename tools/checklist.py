@@ -423,8 +423,12 @@ SECURITY_GROUP_CHAIN = {
     ("EcsSecurityGroup", "egress", 443, "0.0.0.0/0"),
     ("EcsSecurityGroup", "egress", 5432, "RdsSecurityGroup"),
     ("EcsSecurityGroup", "egress", 6379, "CacheSecurityGroup"),
-    ("LambdaSecurityGroup", "egress", 443, "0.0.0.0/0"),
+    ("LambdaSecurityGroup", "egress", 443, "VpcEndpointSecurityGroup"),
     ("LambdaSecurityGroup", "egress", 5432, "RdsSecurityGroup"),
+    ("MasterKeyRotationSecurityGroup", "egress", 443, "VpcEndpointSecurityGroup"),
+    # Only with EnableInterfaceEndpoints false, where AWS is reached through NAT (item 36).
+    ("LambdaSecurityGroup", "egress", 443, "0.0.0.0/0"),
+    ("MasterKeyRotationSecurityGroup", "egress", 443, "0.0.0.0/0"),
 }
 DENY_ALL_PLACEHOLDER = "127.0.0.1/32"
 
@@ -1026,6 +1030,42 @@ def every_vpc_endpoint_admits_only_this_accounts_principals_and_resources(env: E
             finding = _endpoint_statement_finding(statement)
             if finding:
                 yield f"{name}: {finding}"
+
+
+# Each rotation function's group, by the database parameter that carries it, and what it may reach.
+ROTATION_GROUPS = {
+    "MasterKeyRotation": ("MasterKeyRotationSecurityGroupId", "MasterKeyRotationSecurityGroup"),
+    "DbRotation": ("LambdaSecurityGroupId", "LambdaSecurityGroup"),
+}
+
+
+@check(36, "rotation functions reach only what they need")
+def each_rotation_function_reaches_aws_only_through_the_endpoints_and_only_its_own_database(
+    env: Environment,
+) -> Iterator[Finding]:
+    endpoints = any(True for _ in env.resources("AWS::EC2::VPCEndpoint") if _[1].get("Properties", {}).get(
+        "VpcEndpointType") == "Interface")  # fmt: skip
+    rules = [rule for _, rule, _ in _security_group_rules(env)]
+    for function, (parameter, group) in ROTATION_GROUPS.items():
+        groups = env.props("database", f"{function}Function").get("VpcConfig", {}).get("SecurityGroupIds", [])
+        if groups not in ([{"Ref": parameter}], [EXAMPLE_OUTPUTS[parameter]]):
+            yield f"database/{function}Function: in {json.dumps(groups)}, not its own group {parameter}"
+        for owner, direction, port, peer in rules:
+            if owner != group or direction != "egress" or peer == DENY_ALL_PLACEHOLDER:
+                continue
+            if endpoints and peer == "0.0.0.0/0":
+                yield f"network/{group}: egress on {port} to 0.0.0.0/0 although the interface endpoints serve AWS"
+            if function == "MasterKeyRotation" and peer == "RdsSecurityGroup":
+                yield f"network/{group}: the master key function may reach the database"
+    if endpoints:
+        services = {
+            str(props.get("ServiceName", {}).get("Fn::Sub", props.get("ServiceName"))).rsplit(".", 1)[-1]
+            for _, e in env.resources("AWS::EC2::VPCEndpoint")
+            for props in [e.get("Properties", {})]
+        }
+        for service in ("secretsmanager", "rds", "ecs"):
+            if service not in services:
+                yield f"network: no {service} endpoint, which the rotation functions can reach AWS through"
 
 
 # ---- the gate --------------------------------------------------------------------------------------

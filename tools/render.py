@@ -42,6 +42,7 @@ EXAMPLE_OUTPUTS = {
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:dev-litellm-alarms",
     "ArtifactBucketName": "litellm-dev-security-artifactbucket-abcdef123456",
     "LambdaSecurityGroupId": "sg-0a1b2c3d4e5f60004",
+    "MasterKeyRotationSecurityGroupId": "sg-0a1b2c3d4e5f60007",
     "VpcId": "vpc-0a1b2c3d4e5f67890",
     "PublicSubnetIds": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
     "PrivateSubnetIds": ["subnet-0a1b2c3d4e5f60011", "subnet-0a1b2c3d4e5f60012"],

@@ -40,13 +40,16 @@ EXPECTED_CHAIN = {
     ("rds", "in", 5432, "ecs"),
     ("rds", "in", 5432, "lambda"),
     ("lambda", "out", 5432, "rds"),
-    ("lambda", "out", 443, "0.0.0.0/0"),
+    ("lambda", "out", 443, "endpoints"),
+    ("master-key-rotation", "out", 443, "endpoints"),
     ("endpoints", "in", 443, "10.0.0.0/16"),
     # the placeholder that replaces EC2's default allow-all egress
     ("alb", "out", -1, "127.0.0.1/32"),
     ("rds", "out", -1, "127.0.0.1/32"),
     ("cache", "out", -1, "127.0.0.1/32"),
     ("endpoints", "out", -1, "127.0.0.1/32"),
+    ("lambda", "out", -1, "127.0.0.1/32"),
+    ("master-key-rotation", "out", -1, "127.0.0.1/32"),
 }
 
 
@@ -143,6 +146,7 @@ def test_launch_dev__security_group_chain_holds_and_nothing_else_is_open(emulato
         dev["RdsSecurityGroupId"]: "rds",
         dev["CacheSecurityGroupId"]: "cache",  # exists in dev too, unused while the cache is off
         dev["LambdaSecurityGroupId"]: "lambda",
+        dev["MasterKeyRotationSecurityGroupId"]: "master-key-rotation",
         dev["VpcEndpointSecurityGroupId"]: "endpoints",
     }
     groups = emulator.client("ec2").describe_security_groups(GroupIds=list(roles))["SecurityGroups"]

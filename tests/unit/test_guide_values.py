@@ -58,7 +58,7 @@ def test_network__private_routes_leave_through_nat__one_in_dev_one_per_az_in_pro
 
 
 @BOTH
-def test_network__vpc_endpoints_are_the_s3_gateway_and_four_interfaces(deployed, env):
+def test_network__vpc_endpoints_are_the_s3_gateway_the_guides_four_interfaces_and_rds_and_ecs(deployed, env):
     endpoints = deployed[env]["network"].of_type("AWS::EC2::VPCEndpoint").values()
     kinds = {
         e["Properties"]["ServiceName"]["Fn::Sub"].split("}.")[1]: e["Properties"]["VpcEndpointType"] for e in endpoints
@@ -69,6 +69,9 @@ def test_network__vpc_endpoints_are_the_s3_gateway_and_four_interfaces(deployed,
         "ecr.dkr": "Interface",
         "secretsmanager": "Interface",
         "logs": "Interface",
+        # Departure: the rotation functions reach AWS through endpoints alone (docs/security.md, item 36).
+        "rds": "Interface",
+        "ecs": "Interface",
     }
     s3 = next(e for e in endpoints if e["Properties"]["VpcEndpointType"] == "Gateway")
     assert s3["Properties"]["RouteTableIds"] == [{"Ref": "PrivateRouteTable1"}, {"Ref": "PrivateRouteTable2"}]
@@ -112,8 +115,11 @@ def test_network__security_groups_allow_exactly_the_guide_chain(deployed, env):
         ("EcsSecurityGroup", 443, "0.0.0.0/0"),
         ("EcsSecurityGroup", 5432, "RdsSecurityGroup"),
         ("EcsSecurityGroup", 6379, "CacheSecurityGroup"),
-        ("LambdaSecurityGroup", 443, "0.0.0.0/0"),
+        # Departure: the rotation functions reach AWS through the endpoints only, each from its own
+        # group, and only the database's reaches the database (docs/security.md, item 36).
+        ("LambdaSecurityGroup", 443, "VpcEndpointSecurityGroup"),
         ("LambdaSecurityGroup", 5432, "RdsSecurityGroup"),
+        ("MasterKeyRotationSecurityGroup", 443, "VpcEndpointSecurityGroup"),
     }
 
 
@@ -527,6 +533,8 @@ def test_logs__gateway_log_group_keeps_14_days_in_dev_and_90_in_prod(deployed, e
 # ---- Secret rotation -------------------------------------------------------------
 
 ROTATIONS = {"MasterKeyRotation": "MasterKeySecretArn", "DbRotation": "DatabaseSecretArn"}
+# Departure: each function has its own group, so the master key's cannot reach the database (item 36).
+ROTATION_GROUPS = {"MasterKeyRotation": "MasterKeyRotationSecurityGroupId", "DbRotation": "LambdaSecurityGroupId"}
 
 
 @BOTH
@@ -540,7 +548,7 @@ def test_rotation__every_30_days_by_a_function_in_the_private_subnets(deployed, 
     fn = db.props(f"{function}Function")
     assert fn["VpcConfig"] == {
         "SubnetIds": db.values["PrivateSubnetIds"],
-        "SecurityGroupIds": [db.values["LambdaSecurityGroupId"]],
+        "SecurityGroupIds": [db.values[ROTATION_GROUPS[function]]],
     }
     assert fn["Runtime"] == "python3.12" and "ReservedConcurrentExecutions" not in fn
     assert fn["Code"] == {"S3Bucket": db.values["ArtifactBucketName"], "S3Key": db.values[f"{function}CodeKey"]}
