@@ -6,9 +6,11 @@ ports; ``/moto-api/llmgw/load-balancers`` lists them). It applies the
 deployed rules as the ALB does: lowest priority first, the default actions
 when none matches.
 
-- Conditions: ``path-pattern`` only, case-sensitive, ``*`` any characters and
-  ``?`` one, matched against the path without the query string. A rule with
-  any other condition answers 500 naming it, rather than being skipped.
+- Conditions: ``path-pattern`` (case-sensitive, ``*`` any characters and
+  ``?`` one, matched against the path without the query string),
+  ``query-string`` and ``source-ip`` (the connecting address: the ALB sees a
+  proxy's, not the client's behind it). A rule with any other condition
+  answers 500 naming it, rather than being skipped.
   https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html
 - Actions: ``forward`` (to one target group, or ``ForwardConfig``'s first),
   ``fixed-response`` and ``redirect``. An HTTPS listener serves TLS with a
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import ipaddress
 import os
 import re
 import socket
@@ -128,11 +131,22 @@ def _query_matches(condition: dict[str, Any], query: str) -> bool:
     )
 
 
-def _rule_matches(rule: Rule, path: str, query: str = "") -> bool:
+def _source_matches(condition: dict[str, Any], client: str) -> bool:
+    """A source-ip condition: the connection's address is in one of its CIDR blocks."""
+    values = (condition.get("SourceIpConfig") or {}).get("Values") or []
+    address = ipaddress.ip_address(client)
+    return any(address in ipaddress.ip_network(str(v), strict=False) for v in values)
+
+
+def _rule_matches(rule: Rule, path: str, query: str = "", client: str = "127.0.0.1") -> bool:
     for condition in rule.conditions:
         field_name = condition.get("Field") or condition.get("field")
         if field_name == "query-string":
             if not _query_matches(condition, query):
+                return False
+            continue
+        if field_name == "source-ip":
+            if not _source_matches(condition, client):
                 return False
             continue
         if field_name != "path-pattern":
@@ -174,9 +188,9 @@ class Listener:
         self.server.shutdown()
         self.server.server_close()
 
-    def actions_for(self, path: str, query: str = "") -> list[dict[str, Any]]:
+    def actions_for(self, path: str, query: str = "", client: str = "127.0.0.1") -> list[dict[str, Any]]:
         for rule in sorted(self.config.rules, key=lambda r: r.priority):
-            if _rule_matches(rule, path, query):
+            if _rule_matches(rule, path, query, client):
                 return rule.actions
         return self.config.default_actions
 
@@ -205,7 +219,7 @@ def _handler_for(listener: Listener) -> type[http.server.BaseHTTPRequestHandler]
             path, _, query = self.path.partition("?")
             body = self._body()
             try:
-                actions = listener.actions_for(path, query)
+                actions = listener.actions_for(path, query, self.client_address[0])
             except NotImplementedError as err:
                 self._reply(500, str(err).encode(), "text/plain")
                 return

@@ -184,6 +184,25 @@ def test_listener__a_query_string_condition_matches_its_key_and_value_case_insen
         listener.close()
 
 
+def test_listener__a_source_ip_condition_matches_the_connecting_address_against_its_cidr_blocks():
+    refused = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "403", "MessageBody": "not from here"}}
+    admins = {"Field": "source-ip", "SourceIpConfig": {"Values": ["192.0.2.0/24"]}}
+    ui = {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ui*"]}}
+    # the connection comes from 127.0.0.1: outside 192.0.2.0/24, so only the second rule matches
+    listener = _listener(_group(), [elb_listeners.Rule(2, [ui, admins], []), elb_listeners.Rule(3, [ui], [refused])])
+    try:
+        assert _get(listener, "/ui/") == (403, b"not from here")
+        assert _get(listener, "/v1/models")[0] == 404
+    finally:
+        listener.close()
+    loopback = {"Field": "source-ip", "SourceIpConfig": {"Values": ["127.0.0.0/8"]}}
+    listener = _listener(_group(), [elb_listeners.Rule(2, [ui, loopback], [refused])])
+    try:
+        assert _get(listener, "/ui/") == (403, b"not from here")  # from inside the block: the rule applies
+    finally:
+        listener.close()
+
+
 def test_listener__a_condition_it_does_not_evaluate_answers_500_naming_it():
     rule = elb_listeners.Rule(1, [{"Field": "host-header", "HostHeaderConfig": {"Values": ["a.example"]}}], [])
     listener = _listener(_group(), [rule])
