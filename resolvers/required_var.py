@@ -45,6 +45,18 @@ def _command_reaches(context: Context) -> bool:
     )
 
 
+# Sceptre commands that send no parameter anywhere, so a launch-time value is not needed for them.
+COMMANDS_WITHOUT_PARAMETERS = {"delete"}
+
+
+def _sceptre_command() -> str | None:
+    """The name of the Sceptre CLI command running (``launch``, ``delete``), if Sceptre's CLI is running."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    return context.command.name if context is not None else None
+
+
 @pass_context
 def required(context: Context, value: Any, name: str, meaning: str) -> Any:
     """Return ``value``; if it is undefined or empty, raise, unless the command does not reach this stack.
@@ -56,14 +68,15 @@ def required(context: Context, value: Any, name: str, meaning: str) -> Any:
         meaning: what the variable is, with an example value.
 
     Returns:
-        ``value``, or a stand-in naming the variable when this stack is not part of the command.
+        ``value``, or a stand-in naming the variable when this stack is not part of the command or the
+        command sends no parameters (``sceptre delete``).
 
     Raises:
         MissingVariableError: the variable is undefined or empty, and the command reaches this stack.
     """
     if not (isinstance(value, Undefined) or value is None or str(value).strip() == ""):
         return expanded(context, value, name)
-    if not _command_reaches(context):
+    if not _command_reaches(context) or _sceptre_command() in COMMANDS_WITHOUT_PARAMETERS:
         return f"unset-{name}"
     raise MissingVariableError(
         f"missing variable {name} ({meaning}): pass --var {name}=VALUE or set it in a --var-file"

@@ -137,6 +137,9 @@ class Environment:
     name: str
     stacks: dict[str, dict[str, Any]]
     project: Path = ROOT
+    # each stack's parameter values as Sceptre passes them, and its template before specialising
+    parameters: dict[str, dict[str, str]] = field(default_factory=dict)
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def resources(self, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """``("stack/LogicalId", resource)`` for every resource of that type."""
@@ -412,8 +415,8 @@ def database_keeps_a_week_of_backups_logs_and_minor_upgrades(env: Environment) -
 
 # Every rule the network may hold: (group, direction, port, peer). Anything else fails, by name.
 SECURITY_GROUP_CHAIN = {
-    ("AlbSecurityGroup", "ingress", 443, "0.0.0.0/0"),
-    ("AlbSecurityGroup", "ingress", 80, "0.0.0.0/0"),
+    ("AlbSecurityGroup", "ingress", 443, "ClientCidr"),
+    ("AlbSecurityGroup", "ingress", 80, "ClientCidr"),
     ("CacheSecurityGroup", "ingress", 6379, "EcsSecurityGroup"),
     ("EcsSecurityGroup", "ingress", 4000, "AlbSecurityGroup"),
     ("RdsSecurityGroup", "ingress", 5432, "EcsSecurityGroup"),
@@ -441,7 +444,10 @@ def _security_group_rules(env: Environment) -> Iterator[tuple[str, tuple[str, st
         if body.get("Type") == "AWS::EC2::SecurityGroup":
             for direction, key in (("ingress", "SecurityGroupIngress"), ("egress", "SecurityGroupEgress")):
                 for rule in props.get(key, []):
-                    yield logical_id, (logical_id, direction, *_port_and_peer(rule, cidr)), rule
+                    port, peer = _port_and_peer(rule, cidr)
+                    if direction == "ingress" and peer == env.parameters.get("network", {}).get("ClientCidr"):
+                        peer = "ClientCidr"  # the clients' range, whatever the environment sets it to
+                    yield logical_id, (logical_id, direction, port, peer), rule
         elif body.get("Type") in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
             direction = "ingress" if body["Type"].endswith("Ingress") else "egress"
             group = props.get("GroupId", {})
@@ -1068,6 +1074,99 @@ def each_rotation_function_reaches_aws_only_through_the_endpoints_and_only_its_o
                 yield f"network: no {service} endpoint, which the rotation functions can reach AWS through"
 
 
+PUBLIC_RANGES = ("0.0.0.0/0", "::/0")
+
+
+@check(37, "no cleartext from the internet")
+def plain_http_is_open_only_to_the_configured_clients_never_to_the_internet(env: Environment) -> Iterator[Finding]:
+    from llmgw_hooks.parameter_check import ParameterError, check_parameters
+
+    for name, group in env.resources("AWS::EC2::SecurityGroup"):
+        for rule in group.get("Properties", {}).get("SecurityGroupIngress", []):
+            peer = rule.get("CidrIp", rule.get("CidrIpv6"))
+            if rule.get("FromPort") == 80 and peer in PUBLIC_RANGES:
+                yield f"{name}: port 80 is open to {peer}, so keys cross the internet in cleartext"
+    # The template's own rule must refuse it too, whatever an environment passes.
+    template = env.templates.get("network")
+    values = env.parameters.get("network")
+    if template is None or values is None:
+        yield "network: no template to probe"
+        return
+    try:
+        check_parameters(
+            template, {**values, "Environment": "dev", "AllowPlainHttp": "true", "ClientCidr": "0.0.0.0/0"}
+        )
+    except ParameterError:
+        return
+    yield "network: nothing refuses ClientCidr 0.0.0.0/0 with AllowPlainHttp true"
+
+
+# LiteLLM 1.106's ways into the admin UI: its pages, every login, SSO, invitations. The load balancer
+# must refuse each from outside AdminUiCidr before any rule forwards it.
+ADMIN_UI_ROUTES = (
+    "/ui/", "/ui/login", "/login", "/v2/login", "/v3/login/exchange", "/fallback/login", "/sso/key/generate",
+    "/sso/callback", "/sso/saml/login", "/onboarding/get_token", "/onboarding/claim_token",
+)  # fmt: skip
+
+
+def _alb_pattern_matches(pattern: str, path: str) -> bool:
+    expression = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(expression, path) is not None
+
+
+def _listener_rules(env: Environment) -> list[tuple[int, str, dict[str, Any]]]:
+    return sorted(
+        ((int(r.get("Properties", {}).get("Priority", 0)), n, r.get("Properties", {}))
+         for n, r in env.resources("AWS::ElasticLoadBalancingV2::ListenerRule")),
+        key=lambda rule: rule[0],
+    )  # fmt: skip
+
+
+def _condition_values(rule: dict[str, Any], field_name: str) -> list[str] | None:
+    for condition in rule.get("Conditions", []):
+        if condition.get("Field") == field_name:
+            config = condition.get("PathPatternConfig" if field_name == "path-pattern" else "SourceIpConfig", {})
+            return [str(v) for v in config.get("Values", condition.get("Values", []))]
+    return None
+
+
+@check(38, "admin UI only from the admins' range", ("prod",))
+def the_admin_ui_and_every_login_answer_only_the_admin_range(env: Environment) -> Iterator[Finding]:
+    from llmgw_hooks.parameter_check import ParameterError, check_parameters
+
+    rules = _listener_rules(env)
+    for route in ADMIN_UI_ROUTES:
+        for _, name, rule in rules:
+            paths = _condition_values(rule, "path-pattern")
+            if paths is not None and not any(_alb_pattern_matches(p, route) for p in paths):
+                continue
+            if _condition_values(rule, "query-string") is not None or any(
+                c.get("Field") not in ("path-pattern", "source-ip") for c in rule.get("Conditions", [])
+            ):
+                continue  # matches only some requests (the key-in-URL refusal)
+            sources = _condition_values(rule, "source-ip")
+            action = (rule.get("Actions") or [{}])[0]
+            if sources is not None:
+                if set(sources) & set(PUBLIC_RANGES):
+                    yield f"{name}: forwards {route} from {sources}, which is everyone"
+                continue  # from the admins' range only
+            if action.get("Type") == "fixed-response" and str(
+                action.get("FixedResponseConfig", {}).get("StatusCode", "")
+            ).startswith("4"):
+                break  # refused
+            yield f"{name}: forwards {route} from anywhere"
+            break
+    template, values = env.templates.get("alb"), env.parameters.get("alb")
+    if template is None or values is None:
+        yield "alb: no template to probe"
+        return
+    try:
+        check_parameters(template, {**values, "AdminUiCidr": PUBLIC_RANGES[0]})
+    except ParameterError:
+        return
+    yield "alb: nothing refuses AdminUiCidr 0.0.0.0/0 in prod"
+
+
 # ---- the gate --------------------------------------------------------------------------------------
 
 
@@ -1079,14 +1178,20 @@ class Report:
 
 def environment(env: str, project: Path = ROOT, stacks: tuple[str, ...] | None = None) -> Environment:
     """``env`` of the project at ``project``, specialised as it deploys."""
-    from tools.specialise import specialise_environment
+    from llmgw_hooks.parameter_check import check_parameters
+    from tools.render import render_environment
+    from tools.resolve import resolve_template
 
-    specialised = {
-        name.split("/", 1)[1]: template
-        for name, template, _ in specialise_environment(env, project=project)
-        if stacks is None or name.split("/", 1)[1] in stacks
-    }
-    return Environment(env, specialised, project)
+    result = Environment(env, {}, project)
+    for name, rendered in render_environment(env, project=project).items():
+        stack = name.split("/", 1)[1]
+        if stacks is not None and stack not in stacks:
+            continue
+        values = check_parameters(rendered.template, rendered.example_parameters())
+        result.stacks[stack] = resolve_template(rendered.template, values)
+        result.parameters[stack] = values
+        result.templates[stack] = rendered.template
+    return result
 
 
 def run_checks(env: Environment, checks: list[Check] | None = None) -> Report:

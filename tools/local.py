@@ -33,6 +33,10 @@ HOST = "127.0.0.1"
 REGION = "us-east-1"
 STACKS = ("security", "network", "alb", "database", "litellm")
 LOCAL_PROVIDER_KEY = "sk-local-stand-in-provider"  # not a secret: the emulator's fake provider takes any key
+# dev answers only client_cidr, and prod's admin UI only admin_ui_cidr. The rehearsal's clients are on
+# this machine, and its load balancer answers on loopback: launches here pass these unless told otherwise.
+LOCAL_CLIENT_CIDR = "127.0.0.1/32"
+LOCAL_VARIABLES = ("--var", f"client_cidr={LOCAL_CLIENT_CIDR}", "--var", f"admin_ui_cidr={LOCAL_CLIENT_CIDR}")
 KEY_FILE = STATE / "gateway-master-key"
 
 
@@ -228,6 +232,10 @@ def launch(env_name: str, variables: list[str], project_code: str, region: str) 
     require_running()
     before = stack_states(env_name, project_code, region)
     args = [str(Path(sys.executable).with_name("sceptre"))]
+    given = {v.split("=", 1)[0] for v in variables}
+    for value in LOCAL_VARIABLES[1::2]:
+        if value.split("=", 1)[0] not in given:
+            args += ["--var", value]
     for variable in variables:
         args += ["--var", variable]
     started = time.monotonic()

@@ -395,8 +395,16 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+# The alb stack's AdminUiRefused answer: the admin UI and its logins, from outside AdminUiCidr.
+ADMIN_UI_REFUSAL = "The admin UI answers only from AdminUiCidr."
+UI_REFUSED_HERE = -403  # _ui_login's answer when the load balancer, not LiteLLM, refused the login
+
+
 def _ui_login(base: str, username: str, password: str, context: ssl.SSLContext | None) -> int:
-    """POST /login as the UI's form does; LiteLLM answers 303 to /ui with a ``token`` session cookie."""
+    """POST /login as the UI's form does; LiteLLM answers 303 to /ui with a ``token`` session cookie.
+
+    ``UI_REFUSED_HERE`` when the load balancer refused it: this machine is outside AdminUiCidr.
+    """
     from urllib.parse import urlencode
 
     request = urllib.request.Request(
@@ -408,6 +416,8 @@ def _ui_login(base: str, username: str, password: str, context: ssl.SSLContext |
             status, headers = response.status, response.headers
     except urllib.error.HTTPError as err:
         status, headers = err.code, err.headers
+        if status == 403 and err.read(200).decode(errors="replace").strip() == ADMIN_UI_REFUSAL:
+            return UI_REFUSED_HERE
     cookies = headers.get_all("Set-Cookie") or []
     if status == 303 and any(c.startswith("token=") for c in cookies) and "/ui" in headers.get("Location", ""):
         return 303
@@ -477,6 +487,10 @@ def database_checks(
     if deleted != 200 or after not in (400, 404):
         raise OpsError(f"smoke: the smoke test's key {alias} was not deleted (delete {deleted}, info {after})")
     status = _ui_login(base, ui[0], ui[1], context)
+    if status == UI_REFUSED_HERE:
+        # AdminUiCidr at work: the login cannot be tried from here, and must not be.
+        print("smoke: UI login: refused by the load balancer from this address (outside AdminUiCidr)")
+        return
     if status != 303:
         raise OpsError(
             f"smoke: UI login answered {status or 'a redirect without a session'}, expected 303 with a token cookie"

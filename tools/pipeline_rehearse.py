@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.local import wait_until_answering
+from tools.local import LOCAL_CLIENT_CIDR, wait_until_answering
 from tools.pipeline_expand import ExpansionError, evaluate, expand
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -668,7 +668,12 @@ def _snapshot(target: Path) -> Path:
 
 def _groups() -> dict[str, dict[str, str]]:
     common = {"OPENAI_API_KEY": PROVIDER_KEY, "ANTHROPIC_API_KEY": "", "AWS_BEDROCK_REGION": "", "ALARM_EMAIL": ""}
-    return {"litellm-dev": dict(common), "litellm-prod": {**common, "DOMAIN_NAME": DOMAIN, "HOSTED_ZONE_ID": ""}}
+    # dev's CLIENT_CIDR and prod's ADMIN_UI_CIDR: the rehearsal's clients (the agent's smoke test
+    # among them) are on loopback.
+    return {
+        "litellm-dev": {**common, "CLIENT_CIDR": LOCAL_CLIENT_CIDR},
+        "litellm-prod": {**common, "DOMAIN_NAME": DOMAIN, "HOSTED_ZONE_ID": "", "ADMIN_UI_CIDR": LOCAL_CLIENT_CIDR},
+    }
 
 
 def _check(step: Step, run: Run, endpoint: str) -> list[str]:

@@ -21,9 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "prod")
 STACKS = ("security", "network", "alb", "database", "litellm")
 
-# prod's account-specific values arrive with --var at launch time. Rendering
-# offline needs stand-ins of the right shape; none of these exists in AWS.
-EXAMPLE_VARIABLES = {"domain_name": "llm.example.com", "hosted_zone_id": "Z0EXAMPLE0000000000000"}
+# Account-specific values arrive with --var at launch time: prod's domain, dev's client range.
+# Rendering offline needs stand-ins of the right shape; none of these exists in AWS.
+EXAMPLE_VARIABLES_BY_ENV = {
+    "prod": {
+        "domain_name": "llm.example.com",
+        "hosted_zone_id": "Z0EXAMPLE0000000000000",
+        "admin_ui_cidr": "198.51.100.0/24",  # TEST-NET-2 (RFC 5737)
+    },
+    "dev": {"client_cidr": "192.0.2.0/24"},  # TEST-NET-1 (RFC 5737): an address range no client has
+}
+EXAMPLE_VARIABLES = EXAMPLE_VARIABLES_BY_ENV["prod"]
 
 # Stand-ins for stack outputs, shaped like the real ones, so that linting and
 # the parameter check can see a whole environment before anything exists.
@@ -99,7 +107,7 @@ def _plan(env: str, variables: dict[str, str] | None = None, examples: bool = Tr
     context = SceptreContext(
         project_path=str(project),
         command_path=env,
-        user_variables={**(EXAMPLE_VARIABLES if examples else {}), **(variables or {})},
+        user_variables={**(EXAMPLE_VARIABLES_BY_ENV.get(env, {}) if examples else {}), **(variables or {})},
     )
     return SceptrePlan(context)
 

@@ -17,7 +17,9 @@ tests the product:
    resource, which skipped at create, does not run), and fails with its last log line;
 4. raises the service's scalable target to ``MinCapacity`` 1, which starts a task, and waits
    until the service's deployment completes with it running;
-5. runs ``tools.ops smoke``'s checks, the database ones included, through the run's load balancer.
+5. lets this agent reach the run's load balancer (dev's answers only ``ClientCidr``): ``CLIENT_CIDR``,
+   or this machine's public address from checkip.amazonaws.com;
+6. runs ``tools.ops smoke``'s checks, the database ones included, through the run's load balancer.
 
 A run's tests are the stacks taskcat tagged ``taskcat-project-name`` = PROJECT_NAME; their
 nested stacks are found by logical id (tools/taskcat_build.py's LOGICAL_IDS).
@@ -31,13 +33,17 @@ Failures end in one line and exit status 1.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import re
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from tools.taskcat_build import LOGICAL_IDS
 
@@ -150,6 +156,38 @@ def migrate(calls: Boto3Calls, test: str, litellm_stack: str, cluster: str, serv
     raise GatewayError(f"{test}: the migration task exited {container.get('exitCode')}: {last}")
 
 
+AGENT_RULE = "taskcat-gateway: the smoke test's agent"
+
+
+def this_agents_cidr() -> str:
+    """CLIENT_CIDR if set, else this machine's public address as AWS sees it (checkip.amazonaws.com), as a /32."""
+    given = os.environ.get("CLIENT_CIDR", "").strip()
+    if given:
+        return given
+    try:
+        with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=10) as answer:
+            address = answer.read().decode().strip()
+    except OSError as err:
+        raise GatewayError(f"cannot learn this agent's public address to let it reach dev's load balancer: {err}; "
+                           "set CLIENT_CIDR") from None  # fmt: skip
+    return f"{ipaddress.IPv4Address(address)}/32"
+
+
+def open_to_this_agent(calls: Boto3Calls, network_stack: str, cidr: str) -> str:
+    """Let ``cidr`` reach the run's load balancer: dev's answers only ``ClientCidr``, a range taskcat's
+    render fills with a stand-in that reaches nobody. The rule goes with the stacks, which the run deletes."""
+    group = _outputs(calls, network_stack)["AlbSecurityGroupId"]
+    for port in (80, 443):
+        permission = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+                      "IpRanges": [{"CidrIp": cidr, "Description": AGENT_RULE}]}  # fmt: skip
+        try:
+            calls.call("ec2", "authorize_security_group_ingress", {"GroupId": group, "IpPermissions": [permission]})
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
+                raise
+    return group
+
+
 def start(
     calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10
 ) -> tuple[str, str, str, tuple[str, str]]:
@@ -190,6 +228,8 @@ def start(
     calls.call("ecs", "update_service", {"cluster": cluster, "service": service, "desiredCount": 1})
     LOG.info("%s: %s/%s scaled to MinCapacity 1; waiting for its task", test, cluster, service)
     LOG.info("%s: %s", test, _wait_for_service(calls, cluster, service, minutes=15, poll=poll))
+    cidr = this_agents_cidr()
+    LOG.info("%s: %s answers %s too", test, open_to_this_agent(calls, stacks["network"], cidr), cidr)
     key = read_json(calls, security["MasterKeySecretArn"])["LITELLM_MASTER_KEY"]
     ui = read_json(calls, security["UiPasswordSecretArn"])
     return alb["ServiceUrl"], alb["LoadBalancerArn"], key, (ui["UI_USERNAME"], ui["UI_PASSWORD"])
@@ -245,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError
 
     from llmgw_hooks.image_build import ImageError
     from tools.ops import OpsError

@@ -17,6 +17,10 @@ vars=(--var "region=${AWS_REGION:?no AWS_REGION: run this from an AWSShellScript
 if [ -n "${ALARM_EMAIL+set}" ]; then vars+=(--var "alarm_email=$ALARM_EMAIL"); fi
 if [ -n "${DOMAIN_NAME+set}" ]; then vars+=(--var "domain_name=$DOMAIN_NAME"); fi
 if [ -n "${HOSTED_ZONE_ID+set}" ]; then vars+=(--var "hosted_zone_id=$HOSTED_ZONE_ID"); fi
+# dev serves plain HTTP only to the variable group's CLIENT_CIDR (the addresses that may reach it).
+if [ -n "${CLIENT_CIDR+set}" ]; then vars+=(--var "client_cidr=$CLIENT_CIDR"); fi
+# prod's admin UI and its logins answer only the variable group's ADMIN_UI_CIDR.
+if [ -n "${ADMIN_UI_CIDR+set}" ]; then vars+=(--var "admin_ui_cidr=$ADMIN_UI_CIDR"); fi
 # The task role's Bedrock region follows the variable group's AWS_BEDROCK_REGION (empty: the stack's).
 if [ -n "${AWS_BEDROCK_REGION:-}" ]; then vars+=(--var "bedrock_region=$AWS_BEDROCK_REGION"); fi
 case $tool in

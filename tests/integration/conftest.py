@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tools.local import LOCAL_PROVIDER_KEY, wait_until_answering
+from tools.local import LOCAL_CLIENT_CIDR, LOCAL_PROVIDER_KEY, LOCAL_VARIABLES, wait_until_answering
 from tools.render import ROOT
 
 EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
@@ -53,6 +53,8 @@ class Emulator:
             # What `make local` seeds: the key of the emulator's stand-in provider, never a real one.
             OPENAI_API_KEY=LOCAL_PROVIDER_KEY,
             ANTHROPIC_API_KEY="",
+            # where the rehearsal's clients are, for tools that open dev's load balancer to themselves
+            CLIENT_CIDR=LOCAL_CLIENT_CIDR,
         )
         return env
 
@@ -82,12 +84,15 @@ class Emulator:
 
     def sceptre(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [SCEPTRE, *args], cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300
-        )
+            [SCEPTRE, *LOCAL_VARIABLES, *args], cwd=self.project, env=self.env, capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
 
     def sceptre_in(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         """Sceptre against this emulator, from a copy of the repository."""
-        return subprocess.run([SCEPTRE, *args], cwd=project, env=self.env, capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [SCEPTRE, *LOCAL_VARIABLES, *args], cwd=project, env=self.env, capture_output=True, text=True, timeout=600
+        )
 
     def api(self, path: str) -> Any:
         """One of the emulator's own ``/moto-api/llmgw/`` pages, decoded."""

@@ -22,15 +22,16 @@ import pytest
 from llmgw_common.gateway_secrets import database_url, libpq_parameters
 from tests.integration.conftest import start_emulator, stop_emulator
 from tools.inventory import inventory
-from tools.local import read_rotations
+from tools.local import LOCAL_VARIABLES, read_rotations
 from tools.render import ROOT
 
 STACKS = ["security", "network", "alb", "database", "litellm"]
 
 # role of each security group -> the rules the guide allows, as (direction, port, peer role or CIDR)
 EXPECTED_CHAIN = {
-    ("alb", "in", 80, "0.0.0.0/0"),
-    ("alb", "in", 443, "0.0.0.0/0"),
+    # client_cidr: the rehearsal's clients are on loopback (tools.local.LOCAL_CLIENT_CIDR)
+    ("alb", "in", 80, "127.0.0.1/32"),
+    ("alb", "in", 443, "127.0.0.1/32"),
     ("alb", "out", 4000, "ecs"),
     ("ecs", "in", 4000, "alb"),
     ("ecs", "out", 443, "0.0.0.0/0"),
@@ -359,7 +360,7 @@ def test_relaunch_dev__bad_config__fails_in_one_line_before_any_stack_changes(
     }
 
     result = subprocess.run(
-        [str(ROOT / ".venv/bin/sceptre"), "launch", "-y", "dev"],
+        [str(ROOT / ".venv/bin/sceptre"), *LOCAL_VARIABLES, "launch", "-y", "dev"],
         cwd=tmp_path,
         env=emulator.env,
         capture_output=True,
@@ -464,7 +465,7 @@ def test_launch_dev__a_reserved_concurrency_on_a_new_account__fails_with_lambdas
     process, emulator = start_emulator("new")
     try:
         result = subprocess.run(
-            [str(ROOT / ".venv/bin/sceptre"), "launch", "-y", "dev/database.yaml"],
+            [str(ROOT / ".venv/bin/sceptre"), *LOCAL_VARIABLES, "launch", "-y", "dev/database.yaml"],
             cwd=tmp_path, env=emulator.env, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
         cloudformation = emulator.client("cloudformation")

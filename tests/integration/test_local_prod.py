@@ -91,6 +91,41 @@ def test_launch_prod__https_answers_tell_browsers_to_use_https_only(emulator, pr
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def _status_from(source: str, url: str, method: str, path: str, context) -> tuple[int, bytes]:
+    """One request to the listener from the local address ``source`` (any of 127.0.0.0/8 reaches it)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=30, context=context,
+                                             source_address=(source, 0))  # fmt: skip
+    try:
+        connection.request(method, path, body=b"username=admin&password=x" if method == "POST" else None,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_launch_prod__the_admin_ui_and_its_logins_answer_only_admin_ui_cidr(emulator, prod):
+    import ssl
+
+    from tools.local import LOCAL_CLIENT_CIDR
+    from tools.ops import ADMIN_UI_REFUSAL
+
+    assert LOCAL_CLIENT_CIDR == "127.0.0.1/32"  # the launch's admin_ui_cidr: 127.0.0.2 is outside it
+    context = ssl.create_default_context(cafile=str(emulator.rds_ca_bundle))
+    url = emulator.listener_url("prod-litellm-alb", 443)
+    for method, path in (("GET", "/ui/"), ("POST", "/login"), ("POST", "/v2/login"), ("GET", "/sso/key/generate"),
+                         ("GET", "/onboarding/get_token?invite_link=x")):  # fmt: skip
+        assert _status_from("127.0.0.2", url, method, path, context) == (403, ADMIN_UI_REFUSAL.encode()), path
+        status, body = _status_from("127.0.0.1", url, method, path, context)
+        assert body != ADMIN_UI_REFUSAL.encode(), f"{path} from inside AdminUiCidr was refused ({status})"
+    # the API is not the admin UI: it answers everyone the listener does
+    assert _status_from("127.0.0.2", url, "GET", "/health/liveliness", context)[0] == 200
+
+
 def test_launch_prod__waf_protects_the_load_balancer(emulator, prod):
     wafv2 = emulator.client("wafv2")
     acl = wafv2.get_web_acl_for_resource(ResourceArn=prod["LoadBalancerArn"])["WebACL"]

@@ -15,9 +15,10 @@ from unittest import mock
 import pytest
 import yaml
 
+from tools.local import LOCAL_CLIENT_CIDR
 from tools.render import ROOT, StackOutputRef, launch_batches, render_environment
 from tools.taskcat_build import LOGICAL_IDS, TASKCAT_OVERRIDES, VARIANTS, build, entrypoint
-from tools.taskcat_gateway import GatewayError
+from tools.taskcat_gateway import AGENT_RULE, GatewayError
 from tools.taskcat_gateway import clean as clean_run
 from tools.taskcat_gateway import run as start_gateways
 
@@ -110,6 +111,13 @@ def test_taskcat_run__every_test_completes_serves_a_smoke_tested_gateway_and_is_
                     "serviceArns"])["services"]:  # fmt: skip
                     assert service["runningCount"] >= 1, service["serviceName"]
             assert len(ecs.list_clusters()["clusterArns"]) == len(VARIANTS)
+            # dev's load balancer answers only ClientCidr (a stand-in here): the smoke test let itself in
+            ec2 = emulator.client("ec2")
+            for group in ec2.describe_security_groups(Filters=[{"Name": "description", "Values": [
+                    "LiteLLM load balancer"]}])["SecurityGroups"]:  # fmt: skip
+                opened = {(p["FromPort"], r["CidrIp"]) for p in group["IpPermissions"] for r in p.get("IpRanges", [])
+                          if r.get("Description") == AGENT_RULE}  # fmt: skip
+                assert opened == {(80, LOCAL_CLIENT_CIDR), (443, LOCAL_CLIENT_CIDR)}, group["GroupId"]
             # the variant's shape reached the nested stacks
             cloudformation = emulator.client("cloudformation")
             for root in roots:

@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tools.ops import ADMIN_UI_REFUSAL
+
 MASTER_KEY = "sk-master-for-the-endpoint-double"
 UI = ("admin", "ui-password-for-the-double")
 
@@ -31,7 +33,8 @@ UI = ("admin", "ui-password-for-the-double")
 @dataclass
 class State:
     batch_write_seconds: float = 0.2
-    # "db-down", "no-spend", "login-no-cookie", "accepts-any-key", "delete-keeps-the-key"
+    # "db-down", "no-spend", "login-no-cookie", "accepts-any-key", "delete-keeps-the-key",
+    # "login-refused-by-the-load-balancer"
     faults: set[str] = field(default_factory=set)
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha256 -> info
     calls: list[str] = field(default_factory=list)
@@ -94,7 +97,15 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             state.calls.append(f"POST {url.path}")
             body = self._body()
-            if url.path == "/login":
+            if url.path == "/login" and "login-refused-by-the-load-balancer" in state.faults:
+                # as the alb stack's AdminUiRefused rule answers outside AdminUiCidr
+                refusal = ADMIN_UI_REFUSAL.encode()
+                self.send_response(403)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(refusal)))
+                self.end_headers()
+                self.wfile.write(refusal)
+            elif url.path == "/login":
                 form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                 if (form.get("username"), form.get("password")) != UI:
                     self._send(401, {"error": {"message": "Invalid credentials used to access UI."}})

@@ -100,10 +100,12 @@ def test_network__security_groups_allow_exactly_the_guide_chain(deployed, env):
     ingress = {
         (g, p, "VpcCidr" if peer == cidr else peer) for g, p, peer in _rules(net, "AWS::EC2::SecurityGroupIngress")
     }
-    # Departure: prod shuts port 80 (docs/security.md, item 16), where the guide redirects it.
-    plain_http = {("AlbSecurityGroup", 80, "0.0.0.0/0")} if env == "dev" else set()
+    # Departures: prod shuts port 80 (docs/security.md, item 16), where the guide redirects it; dev
+    # answers only the addresses given as client_cidr, because it serves plain HTTP (item 37).
+    clients = "0.0.0.0/0" if env == "prod" else "192.0.2.0/24"  # tools.render's stand-in for dev's --var
+    plain_http = {("AlbSecurityGroup", 80, clients)} if env == "dev" else set()
     assert ingress == plain_http | {
-        ("AlbSecurityGroup", 443, "0.0.0.0/0"),
+        ("AlbSecurityGroup", 443, clients),
         ("CacheSecurityGroup", 6379, "EcsSecurityGroup"),  # the shared-state cache, beyond the guide (issue 15)
         ("EcsSecurityGroup", 4000, "AlbSecurityGroup"),
         ("RdsSecurityGroup", 5432, "EcsSecurityGroup"),
@@ -379,6 +381,8 @@ def test_alb__listener_rules_route_the_guide_paths_by_priority_to_the_target_gro
         props = rule["Properties"]
         if name == "KeyInUrlRule":
             continue  # beyond the guide: a key in the URL is refused first (docs/security.md, item 34)
+        if name in ("AdminUiFromAdmins", "AdminUiRefused"):
+            continue  # beyond the guide: prod's admin UI answers only AdminUiCidr (item 38)
         assert props["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}]
         rules[props["Priority"]] = props["Conditions"][0]["PathPatternConfig"]["Values"][0]
     assert rules == {10: "/v1/*", 20: "/health", 30: "/ui/*", 100: "/*"}

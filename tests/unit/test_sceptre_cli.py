@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.render import EXAMPLE_VARIABLES, ROOT, STACKS
+from tools.render import EXAMPLE_VARIABLES_BY_ENV, ROOT, STACKS
 
 SCEPTRE = str(Path(sys.executable).with_name("sceptre"))
 
@@ -28,7 +28,7 @@ def run_sceptre(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_sceptre_dump_template__every_stack__renders_without_credentials(env):
-    variables = [arg for key, value in EXAMPLE_VARIABLES.items() for arg in ("--var", f"{key}={value}")]
+    variables = [arg for key, value in EXAMPLE_VARIABLES_BY_ENV[env].items() for arg in ("--var", f"{key}={value}")]
 
     result = run_sceptre(*variables, "dump", "template", env)
 
@@ -44,6 +44,17 @@ def test_sceptre_launch_prod__without_its_vars__fails_in_one_line_naming_the_var
     assert len(lines) == 1
     assert "missing variable domain_name" in lines[0]
     assert "--var domain_name=VALUE" in lines[0]
+
+
+def test_sceptre_launch_dev__without_the_addresses_it_may_serve__fails_in_one_line_naming_client_cidr():
+    result = run_sceptre("launch", "-y", "dev")
+
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "missing variable client_cidr" in lines[0]
+    assert "--var client_cidr=VALUE" in lines[0]
+    assert "Launching Stack" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("region", ["mars-1", "us-east-9", "US-EAST-1"])

@@ -60,6 +60,22 @@ def test_smoke__fails_naming_the_check_when_the_gateway_answers_wrong(gateway, f
         assert gateway.state.keys == {}, "a failed smoke test still deletes its key"
 
 
+def test_smoke__a_login_the_load_balancer_refuses_outside_admin_ui_cidr__passes_saying_so(gateway, capsys):
+    gateway.state.faults.add("login-refused-by-the-load-balancer")
+
+    _smoke(gateway)
+
+    said = capsys.readouterr().out
+    assert "smoke: UI login: refused by the load balancer from this address (outside AdminUiCidr)" in said
+
+
+def test_smoke__the_refusal_it_recognises_is_the_one_the_alb_stack_answers(deployed):
+    from tools.ops import ADMIN_UI_REFUSAL
+
+    refused = deployed["prod"]["alb"].props("AdminUiRefused")
+    assert refused["Actions"][0]["FixedResponseConfig"]["MessageBody"] == ADMIN_UI_REFUSAL
+
+
 def test_smoke__without_the_ui_credentials_refuses_to_skip_the_database_checks(gateway):
     with pytest.raises(OpsError, match="need the UI credentials"):
         smoke_url(gateway.url, "arn", MASTER_KEY, "gpt-4o-mini", requests=1, concurrency=1, poll=0.05)

@@ -28,6 +28,15 @@ def test_required__missing_or_empty__raises_naming_the_variable(variables):
         render("{{ var.x | required('x', 'an x') }}", **variables)
 
 
+def test_required__missing_under_sceptre_delete__is_a_stand_in_because_a_delete_sends_no_parameters():
+    import click
+
+    with click.Context(click.Command("delete")):
+        assert render("{{ var.x | required('x', 'an x') }}") == "unset-x"
+    with click.Context(click.Command("launch")), pytest.raises(MissingVariableError):
+        render("{{ var.x | required('x', 'an x') }}")
+
+
 def test_prod_config__without_domain_name__fails_before_rendering_any_template():
     with pytest.raises(Exception, match=EXPECTED):
         render_environment("prod", {"domain_name": ""})
