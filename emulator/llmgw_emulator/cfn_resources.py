@@ -15,6 +15,7 @@ operation. A later subclass for a type wins over an earlier one, which is how
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "ScalableTarget",
     "ScalingPolicy",
     "Secret",
+    "SecretResourcePolicy",
     "SecretTargetAttachment",
     "SecurityGroup",
     "SecurityGroupEgress",
@@ -270,6 +272,90 @@ class SecretTargetAttachment(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Detaching leaves the secret's value as it is, as on AWS."""
+
+
+def _grants_everyone(statement: dict[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (
+        isinstance(principal, dict) and "*" in (principal.get("AWS"), [principal.get("AWS")])
+    )
+    return statement.get("Effect") == "Allow" and everyone and not statement.get("Condition")
+
+
+class SecretResourcePolicy(CloudFormationModel):
+    """AWS::SecretsManager::ResourcePolicy: the secret's policy, as GetResourcePolicy returns it.
+
+    Stored, not evaluated: GetSecretValue here answers whoever asks (README, what the rehearsal
+    cannot show). ``BlockPublicPolicy`` refuses a policy that allows everyone, as Secrets Manager's
+    PutResourcePolicy does, for the one shape it can tell without IAM's analysis: an unconditional
+    Allow to ``*``.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-resourcepolicy.html
+    """
+
+    def __init__(self, secret_arn: str):
+        self.secret_arn = secret_arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::ResourcePolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.secret_arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Id":
+            return self.secret_arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SecretResourcePolicy:
+        properties = cloudformation_json["Properties"]
+        policy = properties["ResourcePolicy"]
+        document = json.loads(policy) if isinstance(policy, str) else policy
+        if _flag(properties.get("BlockPublicPolicy", False)):
+            for statement in document.get("Statement", []):
+                if _grants_everyone(statement):
+                    raise ValueError(
+                        f"{resource_name}: PutResourcePolicy refused (BlockPublicPolicy): statement "
+                        f"{statement.get('Sid', '')!r} allows everyone"
+                    )
+        backend = secretsmanager_backends[account_id][region_name]
+        arn, _ = backend.put_resource_policy(properties["SecretId"], json.dumps(document))
+        return cls(arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: SecretResourcePolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> SecretResourcePolicy:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Deleting the resource removes the secret's policy, and only that."""
+        from moto.secretsmanager.exceptions import SecretNotFoundException
+
+        with contextlib.suppress(SecretNotFoundException):  # the secret went first: nothing holds the policy
+            secretsmanager_backends[account_id][region_name].delete_resource_policy(self.secret_arn)
 
 
 # ---- RDS -------------------------------------------------------------------------

@@ -278,6 +278,11 @@ def _target_attachment(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     }
 
 
+def _secret_resource_policy(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    answer = aws.secretsmanager.get_resource_policy(SecretId=r.properties["SecretId"])
+    return {"SecretId": answer["ARN"], "ResourcePolicy": json.loads(answer["ResourcePolicy"])}
+
+
 def _rotation_schedule(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     described = aws.secretsmanager.describe_secret(SecretId=r.properties["SecretId"])
     return {
@@ -868,6 +873,7 @@ READERS: dict[str, Callable[[Aws, DeployedResource], dict[str, Any]]] = {
     "AWS::SecretsManager::RotationSchedule": _rotation_schedule,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::SecretsManager::SecretTargetAttachment": _target_attachment,
+    "AWS::SecretsManager::ResourcePolicy": _secret_resource_policy,
     "AWS::WAFv2::LoggingConfiguration": _waf_logging,
     "AWS::WAFv2::WebACL": _web_acl,
     "AWS::WAFv2::WebACLAssociation": _web_acl_association,
@@ -884,6 +890,8 @@ NOT_EXPOSED: dict[tuple[str, str], str] = {
     ): "a CloudFormation delete behaviour; test_delete_dev__… finds no images left",
     ("AWS::KMS::Key", "PendingWindowInDays"): "DescribeKey shows it only once deletion is scheduled; "
     "test_delete_prod__… keeps the key",
+    ("AWS::SecretsManager::ResourcePolicy", "BlockPublicPolicy"): "a setting of the call, not stored; "
+    "test_secret_resource_policy__block_public_policy_refuses_an_allow_to_everyone checks it",
     ("AWS::SecretsManager::RotationSchedule", "RotateImmediatelyOnUpdate"): "a setting of the call, not stored; "
     "test_launch_dev__creating_the_schedules_ran_both_functions_as_secrets_manager_does sees its effect",
     ("Custom::DatabaseMigration", "ServiceTimeout"): "CloudFormation's own wait for the answer; "

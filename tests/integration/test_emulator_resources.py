@@ -448,3 +448,42 @@ def test_deletion_policy__retain_except_on_create_is_kept_by_a_stack_delete(emul
         g["logGroupName"] for g in emulator.client("logs").describe_log_groups(logGroupNamePrefix="/test/")["logGroups"]
     }
     assert group in names
+
+
+# ---- Secrets Manager resource policies ------------------------------------------------
+
+
+def _secret_with_policy(statement: dict[str, Any], block: bool = True) -> dict[str, Any]:
+    return {
+        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"SecretString": "{}"}},
+        "Policy": {
+            "Type": "AWS::SecretsManager::ResourcePolicy",
+            "Properties": {"SecretId": {"Ref": "Secret"}, "BlockPublicPolicy": block,
+                           "ResourcePolicy": {"Version": "2012-10-17", "Statement": [statement]}},
+        },
+    }  # fmt: skip
+
+
+def test_secret_resource_policy__is_what_get_resource_policy_returns_and_goes_with_its_resource(emulator):
+    readers = {"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/r"]}}
+    deny = {"Sid": "OnlyItsReaders", "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*", "Condition": readers}  # fmt: skip
+    resources = _secret_with_policy(deny)
+    stack = create(emulator, resources)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack["Events"][0]
+    secrets = emulator.client("secretsmanager")
+    (arn,) = [r["PhysicalResourceId"] for r in emulator.client("cloudformation").describe_stack_resources(
+        StackName=stack["StackName"])["StackResources"] if r["LogicalResourceId"] == "Secret"]  # fmt: skip
+    assert json.loads(secrets.get_resource_policy(SecretId=arn)["ResourcePolicy"])["Statement"] == [deny]
+    update(emulator, stack, {"Secret": resources["Secret"]})
+    assert "ResourcePolicy" not in secrets.get_resource_policy(SecretId=arn)
+
+
+def test_secret_resource_policy__block_public_policy_refuses_an_allow_to_everyone(emulator):
+    everyone = {"Sid": "Open", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*"}  # fmt: skip
+    refused = create(emulator, _secret_with_policy(everyone))
+    reasons = " ".join(e.get("ResourceStatusReason", "") for e in refused["Events"])
+    assert refused["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "PutResourcePolicy refused (BlockPublicPolicy): statement 'Open' allows everyone" in reasons
+    assert create(emulator, _secret_with_policy(everyone, block=False))["StackStatus"] == "CREATE_COMPLETE"
