@@ -16,6 +16,9 @@ and use it in any stack config::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from jinja2 import Environment, Undefined, pass_context
@@ -47,6 +50,19 @@ def _command_reaches(context: Context) -> bool:
 
 # Sceptre commands that send no parameter anywhere, so a launch-time value is not needed for them.
 COMMANDS_WITHOUT_PARAMETERS = {"delete"}
+# Set by a tool that reads the configs for stack names and connections only (tools.ops).
+_READING_STACKS_ONLY: ContextVar[bool] = ContextVar("reading_stacks_only", default=False)
+
+
+@contextmanager
+def reading_stacks_only() -> Iterator[None]:
+    """Render configs for their stacks' names, dependencies and connections, sending no parameter:
+    a ``required`` variable that is missing becomes a stand-in instead of an error."""
+    token = _READING_STACKS_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READING_STACKS_ONLY.reset(token)
 
 
 def _sceptre_command() -> str | None:
@@ -69,14 +85,15 @@ def required(context: Context, value: Any, name: str, meaning: str) -> Any:
 
     Returns:
         ``value``, or a stand-in naming the variable when this stack is not part of the command or the
-        command sends no parameters (``sceptre delete``).
+        command sends no parameters (``sceptre delete``, or inside :func:`reading_stacks_only`).
 
     Raises:
         MissingVariableError: the variable is undefined or empty, and the command reaches this stack.
     """
     if not (isinstance(value, Undefined) or value is None or str(value).strip() == ""):
         return expanded(context, value, name)
-    if not _command_reaches(context) or _sceptre_command() in COMMANDS_WITHOUT_PARAMETERS:
+    sends_nothing = _READING_STACKS_ONLY.get() or _sceptre_command() in COMMANDS_WITHOUT_PARAMETERS
+    if not _command_reaches(context) or sends_nothing:
         return f"unset-{name}"
     raise MissingVariableError(
         f"missing variable {name} ({meaning}): pass --var {name}=VALUE or set it in a --var-file"

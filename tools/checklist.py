@@ -1167,6 +1167,50 @@ def the_admin_ui_and_every_login_answer_only_the_admin_range(env: Environment) -
     yield "alb: nothing refuses AdminUiCidr 0.0.0.0/0 in prod"
 
 
+@check(39, "each secret read only by its readers")
+def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operators(
+    env: Environment,
+) -> Iterator[Finding]:
+    secrets = [name.split("/", 1)[1] for name, _ in env.resources("AWS::SecretsManager::Secret")]
+    by_arn = {EXAMPLE_OUTPUTS.get(f"{logical}Arn"): logical for logical in secrets}
+    policies: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, policy in env.resources("AWS::SecretsManager::ResourcePolicy"):
+        props = policy.get("Properties", {})
+        target = props.get("SecretId")
+        logical = target.get("Ref") if isinstance(target, dict) else by_arn.get(target)
+        policies[str(logical)] = (name, props)
+    for logical in secrets:
+        if logical not in policies:
+            yield f"security/{logical}: no resource policy, so any principal IAM lets read it does"
+            continue
+        name, props = policies[logical]
+        if str(props.get("BlockPublicPolicy")).lower() != "true":
+            yield f"{name}: BlockPublicPolicy is not true"
+        document = props.get("ResourcePolicy", {})
+        document = json.loads(document) if isinstance(document, str) else document
+        denies = [
+            st for st in as_list(document.get("Statement", []))
+            if st.get("Effect") == "Deny" and st.get("Principal") == "*"
+            and "secretsmanager:GetSecretValue" in as_list(st.get("Action"))
+        ]  # fmt: skip
+        if not denies:
+            yield f"{name}: no Deny of GetSecretValue to every other principal"
+            continue
+        condition = denies[0].get("Condition", {})
+        readers = [r if isinstance(r, str) else json.dumps(r)
+                   for r in as_list(condition.get("ArnNotEquals", {}).get("aws:PrincipalArn", []))]  # fmt: skip
+        if set(condition) - {"ArnNotEquals", "StringNotLike"} or not readers:
+            yield f"{name}: the Deny's exceptions are not exactly its readers' ARNs and the deployer"
+        for reader in readers:
+            if "*" in reader or ":root" in reader:
+                yield f"{name}: {reader} lets a whole account or pattern read it"
+        deployer = str(condition.get("StringNotLike", {}).get("aws:userid", ""))
+        if not re.fullmatch(r"[^*]{12,}(:\*)?", deployer):
+            yield f"{name}: the deployer's aws:userid {deployer!r} is not one principal's"
+        if not any("TaskExecutionRole" in r for r in readers):  # the stand-in ARN or the GetAtt
+            yield f"{name}: the tasks' execution role may not read it, so no task would start"
+
+
 # ---- the gate --------------------------------------------------------------------------------------
 
 

@@ -36,7 +36,22 @@ LOCAL_PROVIDER_KEY = "sk-local-stand-in-provider"  # not a secret: the emulator'
 # dev answers only client_cidr, and prod's admin UI only admin_ui_cidr. The rehearsal's clients are on
 # this machine, and its load balancer answers on loopback: launches here pass these unless told otherwise.
 LOCAL_CLIENT_CIDR = "127.0.0.1/32"
-LOCAL_VARIABLES = ("--var", f"client_cidr={LOCAL_CLIENT_CIDR}", "--var", f"admin_ui_cidr={LOCAL_CLIENT_CIDR}")
+LOCAL_VARIABLES_BY_ENV = {"dev": {"client_cidr": LOCAL_CLIENT_CIDR}, "prod": {"admin_ui_cidr": LOCAL_CLIENT_CIDR}}
+
+
+def local_variables(args: list[str] | tuple[str, ...]) -> list[str]:
+    """The ``--var`` flags the rehearsal adds to a Sceptre command: its environment's loopback ranges,
+    unless the command gives them. prod keeps its own default client range (0.0.0.0/0 on 443)."""
+    given = {args[i + 1].split("=", 1)[0] for i, a in enumerate(args[:-1]) if a == "--var"}
+    envs = {a.split("/", 1)[0] for a in args if a.split("/", 1)[0] in LOCAL_VARIABLES_BY_ENV}
+    flags: list[str] = []
+    for env in sorted(envs):
+        for name, value in LOCAL_VARIABLES_BY_ENV[env].items():
+            if name not in given:
+                flags += ["--var", f"{name}={value}"]
+    return flags
+
+
 KEY_FILE = STATE / "gateway-master-key"
 
 
@@ -232,12 +247,9 @@ def launch(env_name: str, variables: list[str], project_code: str, region: str) 
     require_running()
     before = stack_states(env_name, project_code, region)
     args = [str(Path(sys.executable).with_name("sceptre"))]
-    given = {v.split("=", 1)[0] for v in variables}
-    for value in LOCAL_VARIABLES[1::2]:
-        if value.split("=", 1)[0] not in given:
-            args += ["--var", value]
     for variable in variables:
         args += ["--var", variable]
+    args += local_variables([*args, env_name])
     started = time.monotonic()
     env = {**emulator_env(region), "LLMGW_RDS_CA_BUNDLE": str(rds_ca_bundle(endpoint()))}
     # The seeding hook writes provider keys from the environment: here, the key of the emulator's

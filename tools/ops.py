@@ -41,10 +41,12 @@ class OpsError(Exception):
 
 def _stacks(command_path: str, variables: dict[str, str]) -> dict[str, Any]:
     """Sceptre's Stack objects for the project, by path (``dev/network``)."""
+    from llmgw_resolvers.required_var import reading_stacks_only
     from tools.render import _plan
 
     plan = _plan(command_path.split("/")[0], variables, examples=False)
-    all_stacks, _ = plan.config_reader.construct_stacks()
+    with reading_stacks_only():  # no command here sends parameters: launch-time --vars are not needed
+        all_stacks, _ = plan.config_reader.construct_stacks()
     return {stack.name: stack for stack in all_stacks}
 
 

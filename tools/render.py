@@ -32,6 +32,8 @@ EXAMPLE_VARIABLES_BY_ENV = {
     "dev": {"client_cidr": "192.0.2.0/24"},  # TEST-NET-1 (RFC 5737): an address range no client has
 }
 EXAMPLE_VARIABLES = EXAMPLE_VARIABLES_BY_ENV["prod"]
+# !caller_user_id's stand-in: the aws:userid pattern of a role's sessions, shaped as STS gives it.
+EXAMPLE_DEPLOYER = "AROAEXAMPLEDEPLOYER00:*"
 
 # Stand-ins for stack outputs, shaped like the real ones, so that linting and
 # the parameter check can see a whole environment before anything exists.
@@ -46,6 +48,8 @@ EXAMPLE_OUTPUTS = {
     "CacheSecurityGroupId": "sg-0a1b2c3d4e5f60005",
     "TaskExecutionRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-security-TaskExecutionRole-AbCdEf",
     "TaskRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-security-TaskRole-AbCdEf",
+    "MasterKeyRotationRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-database-MasterKeyRotationRole-AbCdEf",
+    "DbRotationRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-database-DbRotationRole-AbCdEf",
     "RepositoryUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/dev-litellm-proxy",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:dev-litellm-alarms",
     "ArtifactBucketName": "litellm-dev-security-artifactbucket-abcdef123456",
@@ -118,7 +122,9 @@ def _raw_parameters(stack: Any) -> dict[str, str | list[str] | StackOutputRef]:
     raw = vars(stack)["_parameters"]  # unresolved: resolving would call AWS
     params: dict[str, str | list[str] | StackOutputRef] = {}
     for key, value in raw.items():
-        if isinstance(value, StackOutput):
+        if type(value).__name__ == "CallerUserId":
+            params[key] = EXAMPLE_DEPLOYER  # who deploys is known only when someone does
+        elif isinstance(value, StackOutput):
             dependency, output = value.argument.split("::")
             params[key] = StackOutputRef(dependency.removesuffix(".yaml"), output)
         elif isinstance(value, str | list):

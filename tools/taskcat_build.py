@@ -60,7 +60,8 @@ STAGED = "build/taskcat"  # where taskcat finds these files under its key prefix
 LOGICAL_IDS = {stack: f"{stack.capitalize()}Stack" for stack in STACKS}
 TASKCAT_OVERRIDES: dict[str, dict[str, Any]] = {
     # name everything after the test's random project code, so runs never collide
-    "*": {"ProjectCode": {"Ref": "ProjectCode"}},
+    # the secrets' policies let the run's own principal read what tools/taskcat_gateway.py seeds
+    "*": {"ProjectCode": {"Ref": "ProjectCode"}, "DeployerUserId": {"Ref": "DeployerUserId"}},
     # the zips taskcat staged, not the artifact bucket !upload_lambdas fills
     "database": {
         "ArtifactBucketName": {"Ref": "QSS3BucketName"},
@@ -141,7 +142,7 @@ def entrypoint(variant: str, env: str, stacks: dict[str, RenderedStack]) -> dict
                         "Label": {"default": "Staging (filled by taskcat)"},
                         "Parameters": ["QSS3BucketName", "QSS3BucketRegion", "QSS3KeyPrefix"],
                     },
-                    {"Label": {"default": "Deployment"}, "Parameters": ["ProjectCode"]},
+                    {"Label": {"default": "Deployment"}, "Parameters": ["ProjectCode", "DeployerUserId"]},
                 ]
             }
         },
@@ -164,6 +165,16 @@ def entrypoint(variant: str, env: str, stacks: dict[str, RenderedStack]) -> dict
                 "Default": "litellm-gateway/",
                 "AllowedPattern": "^[0-9a-zA-Z_/-]*/$",
                 "ConstraintDescription": "must be letters, digits, - _ and /, ending in /.",
+            },
+            "DeployerUserId": {
+                "Type": "String",
+                "Description": (
+                    "aws:userid of the principal that runs taskcat and the gateway job, which the secrets' "
+                    "policies let read them: the pipeline writes it into .taskcat_overrides.yml from "
+                    "aws sts get-caller-identity (a role's id and ':*')."
+                ),
+                "AllowedPattern": "^[A-Za-z0-9@._-][A-Za-z0-9:@._-]{10,125}(:\\*)?$",
+                "ConstraintDescription": "must be an aws:userid such as AROAEXAMPLEID1234:*.",
             },
             "ProjectCode": {
                 "Type": "String",

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tools.local import LOCAL_CLIENT_CIDR, LOCAL_PROVIDER_KEY, LOCAL_VARIABLES, wait_until_answering
+from tools.local import LOCAL_CLIENT_CIDR, LOCAL_PROVIDER_KEY, local_variables, wait_until_answering
 from tools.render import ROOT
 
 EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
@@ -84,15 +84,14 @@ class Emulator:
 
     def sceptre(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [SCEPTRE, *LOCAL_VARIABLES, *args], cwd=self.project, env=self.env, capture_output=True, text=True,
+            [SCEPTRE, *local_variables(args), *args], cwd=self.project, env=self.env, capture_output=True, text=True,
             timeout=300,
         )  # fmt: skip
 
     def sceptre_in(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         """Sceptre against this emulator, from a copy of the repository."""
-        return subprocess.run(
-            [SCEPTRE, *LOCAL_VARIABLES, *args], cwd=project, env=self.env, capture_output=True, text=True, timeout=600
-        )
+        command = [SCEPTRE, *local_variables(args), *args]
+        return subprocess.run(command, cwd=project, env=self.env, capture_output=True, text=True, timeout=600)
 
     def api(self, path: str) -> Any:
         """One of the emulator's own ``/moto-api/llmgw/`` pages, decoded."""

@@ -22,7 +22,7 @@ import pytest
 from llmgw_common.gateway_secrets import database_url, libpq_parameters
 from tests.integration.conftest import start_emulator, stop_emulator
 from tools.inventory import inventory
-from tools.local import LOCAL_VARIABLES, read_rotations
+from tools.local import local_variables, read_rotations
 from tools.render import ROOT
 
 STACKS = ["security", "network", "alb", "database", "litellm"]
@@ -360,7 +360,7 @@ def test_relaunch_dev__bad_config__fails_in_one_line_before_any_stack_changes(
     }
 
     result = subprocess.run(
-        [str(ROOT / ".venv/bin/sceptre"), *LOCAL_VARIABLES, "launch", "-y", "dev"],
+        [str(ROOT / ".venv/bin/sceptre"), *local_variables(["dev"]), "launch", "-y", "dev"],
         cwd=tmp_path,
         env=emulator.env,
         capture_output=True,
@@ -465,7 +465,7 @@ def test_launch_dev__a_reserved_concurrency_on_a_new_account__fails_with_lambdas
     process, emulator = start_emulator("new")
     try:
         result = subprocess.run(
-            [str(ROOT / ".venv/bin/sceptre"), *LOCAL_VARIABLES, "launch", "-y", "dev/database.yaml"],
+            [str(ROOT / ".venv/bin/sceptre"), *local_variables(["dev"]), "launch", "-y", "dev/database.yaml"],
             cwd=tmp_path, env=emulator.env, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
         cloudformation = emulator.client("cloudformation")

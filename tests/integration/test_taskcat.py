@@ -85,8 +85,12 @@ def test_taskcat_run__every_test_completes_serves_a_smoke_tested_gateway_and_is_
     with mock.patch.dict(os.environ, {**emulator.env, "HOME": str(tmp_path)}):
         test = CFNTest.from_file(project_root=str(ROOT), input_file=".taskcat.yml", regions="us-east-1")
         test.config.config.project.s3_bucket = bucket
+        # what the pipeline writes into .taskcat_overrides.yml: this principal's aws:userid pattern
+        caller = emulator.client("sts").get_caller_identity()["UserId"]
+        deployer = f"{caller.split(':')[0]}:*" if ":" in caller else caller
         for case in test.config.config.tests.values():  # tests copy the project's settings when loaded
             case.s3_bucket = bucket
+            case.parameters["DeployerUserId"] = deployer
         test.lint_disable = True
         test.dont_wait_for_delete = False  # as the pipeline's `taskcat test clean --wait-for-delete`
         try:

@@ -64,7 +64,7 @@ BAD_INPUT = [
         "dev",
         "database",
         {"RotationDays": "7", "PreviousKeyGraceDays": "7"},
-        r"rule RotationOutlastsGrace7: with PreviousKeyGraceDays 7, RotationDays must be 8 or more",
+        r"rule RotationOutlastsGrace7: PreviousKeyGraceDays 7 needs RotationDays of 8 or more",
     ),
     ("prod", "database", {"RotationDays": "1", "PreviousKeyGraceDays": "1"}, r"rule RotationOutlastsGrace1:"),
     ("dev", "security", {"Nonsense": "1"}, r"parameters not in the template: Nonsense"),

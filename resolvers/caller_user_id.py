@@ -1,0 +1,43 @@
+"""Sceptre resolver: who is deploying, as the ``aws:userid`` that IAM conditions see."""
+
+from __future__ import annotations
+
+from sceptre.exceptions import SceptreException
+from sceptre.resolvers import Resolver
+
+
+class CallerUserIdError(SceptreException):
+    """STS did not say who is calling."""
+
+
+def user_id_pattern(user_id: str) -> str:
+    """The ``aws:userid`` pattern of every session of the caller.
+
+    STS's ``UserId`` is ``<role id>:<session name>`` for an assumed role, whose session name changes
+    with every pipeline run, and the user's id for an IAM user. Unlike the role's ARN, the role id
+    also holds for a role with a path, which an assumed-role ARN does not show.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable
+    """
+    role_id, _, session = user_id.partition(":")
+    return f"{role_id}:*" if session else role_id
+
+
+class CallerUserId(Resolver):
+    """Resolves to the deploying principal's ``aws:userid`` pattern, such as ``AROAEXAMPLE:*``::
+
+    DeployerUserId: !caller_user_id
+
+    The security and database stacks' secret policies let it read what it seeds.
+    """
+
+    def resolve(self) -> str:
+        """Ask STS who is calling, with the stack's own connection (profile, region, role).
+
+        Raises:
+            CallerUserIdError: STS answered without a UserId.
+        """
+        answer = self.stack.connection_manager.call("sts", "get_caller_identity")
+        user_id = str(answer.get("UserId") or "")
+        if not user_id:
+            raise CallerUserIdError(f"{self.stack.name}: !caller_user_id: STS GetCallerIdentity gave no UserId")
+        return user_id_pattern(user_id)
