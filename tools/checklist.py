@@ -1211,6 +1211,41 @@ def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operat
             yield f"{name}: the tasks' execution role may not read it, so no task would start"
 
 
+@check(40, "refused secret reads page the alarm topic")
+def a_refused_read_of_a_secret_pages_the_alarm_topic_where_a_trail_exists(env: Environment) -> Iterator[Finding]:
+    """With a trail's log group given, as an account that has one launches: filter, metric, alarm, topic."""
+    from llmgw_hooks.parameter_check import ParameterError, check_parameters
+    from tools.resolve import resolve_template
+
+    template, values = env.templates.get("security"), env.parameters.get("security")
+    if template is None or values is None:
+        yield "security: no template to probe"
+        return
+    try:
+        given = check_parameters(template, {**values, "CloudTrailLogGroupName": "org-trail"})
+    except ParameterError as err:
+        yield f"security: a trail's log group is refused: {err}"
+        return
+    resources = resolve_template(template, given).get("Resources", {})
+    filters = [r.get("Properties", {}) for r in resources.values() if r.get("Type") == "AWS::Logs::MetricFilter"]
+    found = [f for f in filters if f.get("LogGroupName") == "org-trail"]
+    if not found:
+        yield "security: with CloudTrailLogGroupName set, no metric filter reads the trail"
+        return
+    pattern = json.dumps(found[0].get("FilterPattern"))
+    for needed in ("GetSecretValue", "AccessDenied", "${Environment}-${ProjectCode}/"):
+        if needed not in pattern:
+            yield f"security: the trail's filter does not match {needed}"
+    metric = (found[0].get("MetricTransformations") or [{}])[0]
+    alarms = [r.get("Properties", {}) for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Alarm"
+              and r.get("Properties", {}).get("MetricName") == metric.get("MetricName")
+              and r.get("Properties", {}).get("Namespace") == metric.get("MetricNamespace")]  # fmt: skip
+    if not alarms:
+        yield "security: no alarm on the refused-read metric"
+    elif "AlarmTopic" not in json.dumps(alarms[0].get("AlarmActions", [])) or float(alarms[0].get("Threshold", 0)) > 1:
+        yield "security: the refused-read alarm does not page the alarm topic at the first refusal"
+
+
 # ---- the gate --------------------------------------------------------------------------------------
 
 

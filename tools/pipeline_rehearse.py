@@ -667,7 +667,8 @@ def _snapshot(target: Path) -> Path:
 
 
 def _groups() -> dict[str, dict[str, str]]:
-    common = {"OPENAI_API_KEY": PROVIDER_KEY, "ANTHROPIC_API_KEY": "", "AWS_BEDROCK_REGION": "", "ALARM_EMAIL": ""}
+    common = {"OPENAI_API_KEY": PROVIDER_KEY, "ANTHROPIC_API_KEY": "", "AWS_BEDROCK_REGION": "", "ALARM_EMAIL": "",
+              "CLOUDTRAIL_LOG_GROUP": ""}  # fmt: skip
     # dev's CLIENT_CIDR and prod's ADMIN_UI_CIDR: the rehearsal's clients (the agent's smoke test
     # among them) are on loopback.
     return {

@@ -15,6 +15,7 @@ shift
 # AWSShellScript@1 sets AWS_REGION from its regionName input.
 vars=(--var "region=${AWS_REGION:?no AWS_REGION: run this from an AWSShellScript@1 step with regionName}")
 if [ -n "${ALARM_EMAIL+set}" ]; then vars+=(--var "alarm_email=$ALARM_EMAIL"); fi
+if [ -n "${CLOUDTRAIL_LOG_GROUP+set}" ]; then vars+=(--var "cloudtrail_log_group=$CLOUDTRAIL_LOG_GROUP"); fi
 if [ -n "${DOMAIN_NAME+set}" ]; then vars+=(--var "domain_name=$DOMAIN_NAME"); fi
 if [ -n "${HOSTED_ZONE_ID+set}" ]; then vars+=(--var "hosted_zone_id=$HOSTED_ZONE_ID"); fi
 # dev serves plain HTTP only to the variable group's CLIENT_CIDR (the addresses that may reach it).
