@@ -81,6 +81,7 @@ UNSCOPABLE_ACTIONS = {
     "ec2:UnassignPrivateIpAddresses",
     "ecr:GetAuthorizationToken",
     "secretsmanager:GetRandomPassword",
+    "cloudwatch:PutMetricData",
 }
 # List actions that IAM authorises only on every resource of their kind in the account.
 ACCOUNT_WIDE_ACTIONS = {"logs:DescribeLogGroups"}  # on log-group:* (the flow-log delivery role needs it)
@@ -108,6 +109,8 @@ PLAIN_ENVIRONMENT = {
     "ECS_CLUSTER",
     "ECS_SERVICE",
     "MASTER_SECRET_ARN",
+    "SECRET_ARN",
+    "METRIC_NAME",
     "DB_INSTANCE_IDENTIFIER",
     "DB_USERNAME",
 }
@@ -961,7 +964,8 @@ def refused_requests_and_waf_blocks_page_the_alarm_topic(env: Environment) -> It
     found = {}
     for name, alarm in env.resources("AWS::CloudWatch::Alarm"):
         props = alarm.get("Properties", {})
-        found[(props.get("Namespace"), props.get("MetricName"))] = (name, props)
+        metric = props.get("MetricName")
+        found[(props.get("Namespace"), metric if isinstance(metric, str) else json.dumps(metric))] = (name, props)
     for (namespace, metric), stack in wanted.items():
         if (namespace, metric) not in found:
             yield f"{stack}: no alarm on {namespace} {metric}"
@@ -1244,6 +1248,47 @@ def a_refused_read_of_a_secret_pages_the_alarm_topic_where_a_trail_exists(env: E
         yield "security: no alarm on the refused-read metric"
     elif "AlarmTopic" not in json.dumps(alarms[0].get("AlarmActions", [])) or float(alarms[0].get("Threshold", 0)) > 1:
         yield "security: the refused-read alarm does not page the alarm topic at the first refusal"
+
+
+@check(41, "the UI password's age is watched")
+def the_ui_passwords_age_is_published_daily_and_pages_past_its_limit(env: Environment) -> Iterator[Finding]:
+    secret = EXAMPLE_OUTPUTS["UiPasswordSecretArn"]
+    functions = {
+        name.split("/", 1)[1]: props
+        for name, f in env.resources("AWS::Lambda::Function")
+        for props in [f.get("Properties", {})]
+        if props.get("Environment", {}).get("Variables", {}).get("SECRET_ARN") == secret
+    }
+    if not functions:
+        yield "litellm: no function publishes the UI password's age"
+        return
+    (logical, function), *_ = functions.items()
+    metric = function["Environment"]["Variables"].get("METRIC_NAME")
+    scheduled = [
+        props for _, rule in env.resources("AWS::Events::Rule") for props in [rule.get("Properties", {})]
+        if logical in json.dumps(props.get("Targets", []))
+    ]  # fmt: skip
+    if not any(
+        str(p.get("ScheduleExpression")) in ("rate(1 day)", "rate(12 hours)", "rate(1 hour)") for p in scheduled
+    ):
+        yield f"litellm/{logical}: not run at least once a day"
+    role = env.resource("litellm", str(function.get("Role", {}).get("Fn::GetAtt", [""])[0]))
+    if "GetSecretValue" in json.dumps(role.get("Properties", {}).get("Policies", [])):
+        yield f"litellm/{logical}: its role may read the password itself, where the versions' dates suffice"
+    alarms = [
+        (n, props) for n, a in env.resources("AWS::CloudWatch::Alarm") for props in [a.get("Properties", {})]
+        if props.get("Namespace") == "LiteLLMGateway" and props.get("MetricName") == metric
+    ]  # fmt: skip
+    if not alarms:
+        yield f"litellm: no alarm on {json.dumps(metric)}"
+        return
+    name, alarm = alarms[0]
+    if alarm.get("TreatMissingData") != "breaching":
+        yield f"{name}: a day without a data point (the check broken) does not page"
+    if "AlarmTopic" not in json.dumps(alarm.get("AlarmActions", [])) and EXAMPLE_OUTPUTS["AlarmTopicArn"] not in (
+        json.dumps(alarm.get("AlarmActions", []))
+    ):
+        yield f"{name}: pages nobody"
 
 
 # ---- the gate --------------------------------------------------------------------------------------

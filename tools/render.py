@@ -170,10 +170,16 @@ def write_rendered(out_dir: Path) -> list[Path]:
             stem.parent.mkdir(parents=True, exist_ok=True)
             template_file = stem.with_suffix(".yaml")
             template_file.write_text(stack.body)
+            parameters = stack.example_parameters()
+            declared = stack.template.get("Parameters", {})
+            for key, value in parameters.items():
+                # Sceptre passes a list parameter as text ("a,b", "" for none); cfn-lint's files take lists.
+                if declared.get(key, {}).get("Type") == "CommaDelimitedList" and isinstance(value, str):
+                    parameters[key] = value.split(",") if value else []
             deployment = {
                 # cfn-lint reads this path relative to where it runs: the repository root.
                 "template-file-path": _display(template_file),
-                "parameters": stack.example_parameters(),
+                "parameters": parameters,
             }
             deploy_file = stem.with_suffix(".deploy.yaml")
             deploy_file.write_text(yaml.safe_dump(deployment, sort_keys=False))

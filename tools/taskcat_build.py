@@ -75,6 +75,7 @@ TASKCAT_OVERRIDES: dict[str, dict[str, Any]] = {
         "MinCapacity": "0",
         "ArtifactBucketName": {"Ref": "QSS3BucketName"},
         "DbMigrationCodeKey": "code-key:db_migration",
+        "SecretAgeCodeKey": "code-key:secret_age",
     },
 }
 

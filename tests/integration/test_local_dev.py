@@ -272,11 +272,34 @@ def test_launch_dev__a_key_in_the_url__is_refused_by_the_load_balancer_before_th
     assert "in a header" in refused.value.read().decode()
 
 
+def test_launch_dev__the_secret_age_function_publishes_the_ui_passwords_age_for_its_alarm(emulator, dev):
+    import datetime
+    import json as json_module
+
+    answer = emulator.client("lambda").invoke(FunctionName="dev-litellm-secret-age")
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    age = json_module.loads(answer["Payload"].read())["ageDays"]
+    assert 0 <= age < 1, "seeded at this launch"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    points = emulator.client("cloudwatch").get_metric_statistics(
+        Namespace="LiteLLMGateway", MetricName="dev-litellm-UiPasswordAgeDays", Statistics=["Maximum"],
+        StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=5), Period=60,
+    )["Datapoints"]  # fmt: skip
+    assert [p["Maximum"] for p in points] == [age]
+    (alarm,) = emulator.client("cloudwatch").describe_alarms(AlarmNames=["dev-litellm-ui-password-age"])["MetricAlarms"]
+    assert (alarm["MetricName"], alarm["Threshold"], alarm["TreatMissingData"]) == (
+        "dev-litellm-UiPasswordAgeDays",
+        90.0,
+        "breaching",
+    )
+
+
 def test_launch_dev__alarms_notify_the_topic_and_autoscaling_is_registered(emulator, dev):
     # Target tracking adds its own alarms (TargetTracking-*), which act on the policy.
     alarms = emulator.client("cloudwatch").describe_alarms(AlarmNamePrefix="dev-litellm-")["MetricAlarms"]
-    # 7 from the guide, errors and throttles per rotation function, and the gateway's 4xx answers (item 33)
-    assert len(alarms) == 12
+    # 7 from the guide, errors and throttles per rotation function, the gateway's 4xx answers (item 33)
+    # and the UI password's age (item 41)
+    assert len(alarms) == 13
     assert all(a["AlarmActions"] == [dev["AlarmTopicArn"]] for a in alarms)
     scaling = emulator.client("application-autoscaling")
     (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]

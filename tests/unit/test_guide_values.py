@@ -516,9 +516,9 @@ def test_alarms__match_the_guide_thresholds(deployed, env, where, expected):
 def test_alarms__every_alarm_notifies_the_alarm_topic(deployed, env):
     topic = deployed[env]["litellm"].values["AlarmTopicArn"]
     alarms = [a for s in deployed[env].values() for a in s.of_type("AWS::CloudWatch::Alarm").values()]
-    # and errors and throttles per rotation function, and the gateway's 4xx answers (item 33); in prod,
-    # CPU and memory per cache node, and the WAF's blocks
-    assert len(alarms) == len(GUIDE_ALARMS) + 4 + 1 + (4 + 1 if env == "prod" else 0)
+    # and errors and throttles per rotation function, the gateway's 4xx answers (item 33) and the UI
+    # password's age (item 41); in prod, CPU and memory per cache node, and the WAF's blocks
+    assert len(alarms) == len(GUIDE_ALARMS) + 4 + 1 + 1 + (4 + 1 if env == "prod" else 0)
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [topic]
 
