@@ -1171,6 +1171,10 @@ def the_admin_ui_and_every_login_answer_only_the_admin_range(env: Environment) -
     yield "alb: nothing refuses AdminUiCidr 0.0.0.0/0 in prod"
 
 
+# Each rotation function's role path (database stack), which the secrets' policies name.
+ROTATION_ROLE_PATHS = {"MasterKeyRotationRole": "master-key-rotation", "DbRotationRole": "db-rotation"}
+
+
 @check(39, "each secret read only by its readers")
 def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operators(
     env: Environment,
@@ -1183,6 +1187,10 @@ def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operat
         target = props.get("SecretId")
         logical = target.get("Ref") if isinstance(target, dict) else by_arn.get(target)
         policies[str(logical)] = (name, props)
+    for role, path in ROTATION_ROLE_PATHS.items():
+        given = env.props("database", role).get("Path")
+        if given != {"Fn::Sub": f"/${{ProjectCode}}/${{Environment}}/{path}/"}:
+            yield f"database/{role}: path {json.dumps(given)}, not /<project>/<env>/{path}/, which the policies name"
     for logical in secrets:
         if logical not in policies:
             yield f"security/{logical}: no resource policy, so any principal IAM lets read it does"
@@ -1202,10 +1210,14 @@ def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operat
             continue
         condition = denies[0].get("Condition", {})
         readers = [r if isinstance(r, str) else json.dumps(r)
-                   for r in as_list(condition.get("ArnNotEquals", {}).get("aws:PrincipalArn", []))]  # fmt: skip
-        if set(condition) - {"ArnNotEquals", "StringNotLike"} or not readers:
+                   for r in as_list(condition.get("ArnNotLike", {}).get("aws:PrincipalArn", []))]  # fmt: skip
+        if set(condition) - {"ArnNotLike", "StringNotLike"} or not readers:
             yield f"{name}: the Deny's exceptions are not exactly its readers' ARNs and the deployer"
         for reader in readers:
+            # A rotation function's role is named by the path the database stack gives it, and only that.
+            path = re.search(r"role/\$\{ProjectCode\}/\$\{Environment\}/([a-z-]+)/\*", reader)
+            if path and path[1] in ROTATION_ROLE_PATHS.values():
+                continue
             if "*" in reader or ":root" in reader:
                 yield f"{name}: {reader} lets a whole account or pattern read it"
         deployer = str(condition.get("StringNotLike", {}).get("aws:userid", ""))

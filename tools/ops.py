@@ -44,8 +44,10 @@ def _stacks(command_path: str, variables: dict[str, str]) -> dict[str, Any]:
     from llmgw_resolvers.required_var import reading_stacks_only
     from tools.render import _plan
 
-    plan = _plan(command_path.split("/")[0], variables, examples=False)
-    with reading_stacks_only():  # no command here sends parameters: launch-time --vars are not needed
+    # No command here sends parameters, so launch-time --vars are not needed: the plan reads the
+    # configs when it is built, and again below.
+    with reading_stacks_only():
+        plan = _plan(command_path.split("/")[0], variables, examples=False)
         all_stacks, _ = plan.config_reader.construct_stacks()
     return {stack.name: stack for stack in all_stacks}
 
@@ -69,6 +71,49 @@ def outputs(stack: Any) -> dict[str, str]:
         service="cloudformation", command="describe_stacks", kwargs={"StackName": stack.external_name}
     )
     return {o["OutputKey"]: o["OutputValue"] for o in response["Stacks"][0].get("Outputs", [])}
+
+
+AGENT_RULE = "tools.ops: the smoke test's agent, for the test's length"
+
+
+def agent_cidr() -> str:
+    """This machine's public address as AWS sees it (checkip.amazonaws.com), as a /32; AGENT_CIDR overrides."""
+    import ipaddress
+
+    given = os.environ.get("AGENT_CIDR", "").strip()
+    if given:
+        return given
+    try:
+        with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=10) as answer:
+            address = answer.read().decode().strip()
+    except OSError as err:
+        raise OpsError(f"cannot learn this agent's public address to let it reach the load balancer: {err}; "
+                       "set AGENT_CIDR") from None  # fmt: skip
+    return f"{ipaddress.IPv4Address(address)}/32"
+
+
+def open_to_agent(ec2: Callable[..., Any], group: str, cidr: str) -> list[dict[str, Any]]:
+    """Let ``cidr`` reach the load balancer's group on 80 and 443; return the permissions this added.
+
+    A permission the group already holds is not added, so closing removes only what this opened.
+    """
+    added = []
+    for port in (80, 443):
+        permission = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+                      "IpRanges": [{"CidrIp": cidr, "Description": AGENT_RULE}]}  # fmt: skip
+        try:
+            ec2("authorize_security_group_ingress", {"GroupId": group, "IpPermissions": [permission]})
+        except Exception as err:  # botocore's ClientError, named by its code
+            if getattr(err, "response", {}).get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
+                raise
+            continue
+        added.append(permission)
+    return added
+
+
+def close_to_agent(ec2: Callable[..., Any], group: str, added: list[dict[str, Any]]) -> None:
+    if added:
+        ec2("revoke_security_group_ingress", {"GroupId": group, "IpPermissions": added})
 
 
 def _dependencies(stacks: dict[str, Any], name: str) -> list[Any]:
@@ -516,10 +561,44 @@ def _healthy(url: str, context: ssl.SSLContext | None, minutes: float, poll: flo
 
 def smoke(
     env: str, variables: dict[str, str], model: str, requests: int, concurrency: int, health_minutes: float = 5,
-    poll: float = 10,
+    poll: float = 10, let_agent_in: bool = False,
 ) -> None:  # fmt: skip
-    """The deployed environment's gateway, through its load balancer: ``smoke_url`` on its ServiceUrl."""
+    """The deployed environment's gateway, through its load balancer: ``smoke_url`` on its ServiceUrl.
+
+    ``let_agent_in``: where the load balancer answers only ``ClientCidr`` (dev) and this machine is
+    outside it (a Microsoft-hosted agent), open its group to this machine's address for the test's
+    length, and close it after, whatever the test's outcome.
+    """
+    import ipaddress
+
     stacks = _stacks(env, variables)
+    network = stacks[f"{env}/network"]
+    described = network.connection_manager.call(
+        service="cloudformation", command="describe_stacks", kwargs={"StackName": network.external_name}
+    )["Stacks"][0]
+    clients = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}.get("ClientCidr")
+    added: list[dict[str, Any]] = []
+    group = outputs(network)["AlbSecurityGroupId"]
+
+    def ec2(command: str, kwargs: dict[str, Any]) -> Any:
+        return network.connection_manager.call(service="ec2", command=command, kwargs=kwargs)
+
+    if let_agent_in and clients:
+        here = agent_cidr()
+        if not ipaddress.ip_network(here, strict=False).subnet_of(ipaddress.ip_network(clients, strict=False)):
+            added = open_to_agent(ec2, group, here)
+            print(f"smoke: {group} answers {here} too, for this test (ClientCidr is {clients})")
+    try:
+        _smoke_through_the_load_balancer(env, stacks, model, requests, concurrency, health_minutes, poll)
+    finally:
+        close_to_agent(ec2, group, added)
+        if added:
+            print(f"smoke: {group} no longer answers {here}")
+
+
+def _smoke_through_the_load_balancer(
+    env: str, stacks: dict[str, Any], model: str, requests: int, concurrency: int, health_minutes: float, poll: float,
+) -> None:  # fmt: skip
     alb = outputs(stacks[f"{env}/alb"])
     secret_arn = outputs(stacks[f"{env}/security"])["MasterKeySecretArn"]
     from llmgw_hooks.secret_store import read_json
@@ -599,6 +678,11 @@ def main(argv: list[str] | None = None) -> int:
     smoke_parser.add_argument("--model", default="gpt-4o-mini")
     smoke_parser.add_argument("--requests", type=int, default=100)
     smoke_parser.add_argument("--concurrency", type=int, default=4)
+    smoke_parser.add_argument(
+        "--let-this-agent-in", action="store_true",
+        help="where the load balancer answers only ClientCidr and this machine is outside it, open it to "
+        "this machine's address (AGENT_CIDR, or checkip.amazonaws.com) for the test's length",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     variables = dict(v.split("=", 1) for v in args.var)
     environment = str(getattr(args, "env", None) or getattr(args, "stack", None) or args.target).split("/")[0]
@@ -626,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "protect":
             protect(args.target, variables)
         else:
-            smoke(args.env, variables, args.model, args.requests, args.concurrency)
+            smoke(args.env, variables, args.model, args.requests, args.concurrency, let_agent_in=args.let_this_agent_in)
     except OpsError as err:
         print(f"ops: {err}", file=sys.stderr)
         return 1

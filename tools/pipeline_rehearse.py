@@ -111,6 +111,9 @@ class Agent:
             AWS_CONFIG_FILE=os.devnull,
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
             LLMGW_RDS_CA_BUNDLE=str(self.ca_bundle),
+            # The agent's public address, which a Microsoft-hosted agent learns from checkip.amazonaws.com:
+            # here the agent is this machine, and the load balancer answers on loopback.
+            AGENT_CIDR=LOCAL_CLIENT_CIDR,
         )
         return env
 
@@ -668,7 +671,7 @@ def _snapshot(target: Path) -> Path:
 
 def _groups() -> dict[str, dict[str, str]]:
     common = {"OPENAI_API_KEY": PROVIDER_KEY, "ANTHROPIC_API_KEY": "", "AWS_BEDROCK_REGION": "", "ALARM_EMAIL": "",
-              "CLOUDTRAIL_LOG_GROUP": ""}  # fmt: skip
+              "CLOUDTRAIL_LOG_GROUP": "", "OPERATOR_ROLE_ARNS": ""}  # fmt: skip
     # dev's CLIENT_CIDR and prod's ADMIN_UI_CIDR: the rehearsal's clients (the agent's smoke test
     # among them) are on loopback.
     return {

@@ -48,8 +48,6 @@ EXAMPLE_OUTPUTS = {
     "CacheSecurityGroupId": "sg-0a1b2c3d4e5f60005",
     "TaskExecutionRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-security-TaskExecutionRole-AbCdEf",
     "TaskRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-security-TaskRole-AbCdEf",
-    "MasterKeyRotationRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-database-MasterKeyRotationRole-AbCdEf",
-    "DbRotationRoleArn": "arn:aws:iam::123456789012:role/litellm-dev-database-DbRotationRole-AbCdEf",
     "RepositoryUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/dev-litellm-proxy",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:dev-litellm-alarms",
     "ArtifactBucketName": "litellm-dev-security-artifactbucket-abcdef123456",

@@ -55,8 +55,27 @@ class _Resolver:
             if function == "Fn::If":
                 name, when_true, when_false = argument
                 return self.value(when_true if self.condition(name) else when_false)
+            if function in ("Fn::Join", "Fn::Split"):
+                joined = self._join_or_split(function, argument)
+                if joined is not None:
+                    return joined
         resolved = {key: self.value(item) for key, item in node.items()}
         return {key: item for key, item in resolved.items() if item != {"Ref": "AWS::NoValue"}}
+
+    def _join_or_split(self, function: str, argument: Any) -> Any:
+        """``Fn::Join`` or ``Fn::Split`` over known text; None while a part is still unresolved.
+
+        A list parameter arrives as text ("a,b", "" for none), which CloudFormation reads as a list.
+        """
+        delimiter, parts = argument
+        parts = self.value(parts)
+        if function == "Fn::Split":
+            return parts.split(delimiter) if isinstance(parts, str) else None
+        if isinstance(parts, str):
+            parts = parts.split(",")
+        if isinstance(parts, list) and all(isinstance(p, str) for p in parts):
+            return delimiter.join(parts)
+        return None
 
 
 def resolve_template(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any]:

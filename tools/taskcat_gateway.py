@@ -17,7 +17,7 @@ tests the product:
    resource, which skipped at create, does not run), and fails with its last log line;
 4. raises the service's scalable target to ``MinCapacity`` 1, which starts a task, and waits
    until the service's deployment completes with it running;
-5. lets this agent reach the run's load balancer (dev's answers only ``ClientCidr``): ``CLIENT_CIDR``,
+5. lets this agent reach the run's load balancer (dev's answers only ``ClientCidr``): ``AGENT_CIDR``,
    or this machine's public address from checkip.amazonaws.com;
 6. runs ``tools.ops smoke``'s checks, the database ones included, through the run's load balancer.
 
@@ -33,13 +33,11 @@ Failures end in one line and exit status 1.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import re
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -159,20 +157,6 @@ def migrate(calls: Boto3Calls, test: str, litellm_stack: str, cluster: str, serv
 AGENT_RULE = "taskcat-gateway: the smoke test's agent"
 
 
-def this_agents_cidr() -> str:
-    """CLIENT_CIDR if set, else this machine's public address as AWS sees it (checkip.amazonaws.com), as a /32."""
-    given = os.environ.get("CLIENT_CIDR", "").strip()
-    if given:
-        return given
-    try:
-        with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=10) as answer:
-            address = answer.read().decode().strip()
-    except OSError as err:
-        raise GatewayError(f"cannot learn this agent's public address to let it reach dev's load balancer: {err}; "
-                           "set CLIENT_CIDR") from None  # fmt: skip
-    return f"{ipaddress.IPv4Address(address)}/32"
-
-
 def open_to_this_agent(calls: Boto3Calls, network_stack: str, cidr: str) -> str:
     """Let ``cidr`` reach the run's load balancer: dev's answers only ``ClientCidr``, a range taskcat's
     render fills with a stand-in that reaches nobody. The rule goes with the stacks, which the run deletes."""
@@ -228,7 +212,9 @@ def start(
     calls.call("ecs", "update_service", {"cluster": cluster, "service": service, "desiredCount": 1})
     LOG.info("%s: %s/%s scaled to MinCapacity 1; waiting for its task", test, cluster, service)
     LOG.info("%s: %s", test, _wait_for_service(calls, cluster, service, minutes=15, poll=poll))
-    cidr = this_agents_cidr()
+    from tools.ops import agent_cidr
+
+    cidr = agent_cidr()
     LOG.info("%s: %s answers %s too", test, open_to_this_agent(calls, stacks["network"], cidr), cidr)
     key = read_json(calls, security["MasterKeySecretArn"])["LITELLM_MASTER_KEY"]
     ui = read_json(calls, security["UiPasswordSecretArn"])

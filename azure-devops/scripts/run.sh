@@ -16,6 +16,8 @@ shift
 vars=(--var "region=${AWS_REGION:?no AWS_REGION: run this from an AWSShellScript@1 step with regionName}")
 if [ -n "${ALARM_EMAIL+set}" ]; then vars+=(--var "alarm_email=$ALARM_EMAIL"); fi
 if [ -n "${CLOUDTRAIL_LOG_GROUP+set}" ]; then vars+=(--var "cloudtrail_log_group=$CLOUDTRAIL_LOG_GROUP"); fi
+# Roles beside the gateway's and this pipeline's that may read the secrets (a --var is not remembered).
+if [ -n "${OPERATOR_ROLE_ARNS+set}" ]; then vars+=(--var "operator_role_arns=$OPERATOR_ROLE_ARNS"); fi
 if [ -n "${DOMAIN_NAME+set}" ]; then vars+=(--var "domain_name=$DOMAIN_NAME"); fi
 if [ -n "${HOSTED_ZONE_ID+set}" ]; then vars+=(--var "hosted_zone_id=$HOSTED_ZONE_ID"); fi
 # dev serves plain HTTP only to the variable group's CLIENT_CIDR (the addresses that may reach it).

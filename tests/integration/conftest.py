@@ -54,7 +54,7 @@ class Emulator:
             OPENAI_API_KEY=LOCAL_PROVIDER_KEY,
             ANTHROPIC_API_KEY="",
             # where the rehearsal's clients are, for tools that open dev's load balancer to themselves
-            CLIENT_CIDR=LOCAL_CLIENT_CIDR,
+            AGENT_CIDR=LOCAL_CLIENT_CIDR,
         )
         return env
 

@@ -72,3 +72,46 @@ def test_set_protection__a_database_the_delete_already_removed__is_reported_gone
 
     assert lines == ["termination protection on for litellm-prod-database", "database prod-litellm-db is already gone"]
     assert stack.calls == ["update_termination_protection", "describe_stacks", "modify_db_instance"]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_ops__reads_the_stacks_without_the_launch_time_vars_it_never_sends(env):
+    from tools import ops
+
+    stacks = ops._stacks(env, {})
+
+    assert sorted(stacks) == sorted(f"{env}/{stack}" for stack in ("security", "network", "alb", "database", "litellm"))
+
+
+def test_open_to_agent__adds_only_what_the_group_lacks_and_closing_removes_only_that(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from tools.ops import close_to_agent, open_to_agent
+
+    with mock_aws():
+        client = boto3.client("ec2", region_name="us-east-1")
+        vpc = client.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        group = client.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
+        http = {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "203.0.113.7/32"}]}
+        client.authorize_security_group_ingress(GroupId=group, IpPermissions=[http])
+
+        def ec2(command, kwargs):
+            return getattr(client, command)(**kwargs)
+
+        def rules():
+            (found,) = client.describe_security_groups(GroupIds=[group])["SecurityGroups"]
+            return {(p["FromPort"], r["CidrIp"]) for p in found["IpPermissions"] for r in p["IpRanges"]}
+
+        added = open_to_agent(ec2, group, "203.0.113.7/32")
+        assert [p["FromPort"] for p in added] == [443]  # 80 was there already
+        assert rules() == {(80, "203.0.113.7/32"), (443, "203.0.113.7/32")}
+        close_to_agent(ec2, group, added)
+        assert rules() == {(80, "203.0.113.7/32")}, "the rule it did not add stays"
+
+
+def test_agent_cidr__is_agent_cidr_when_set(monkeypatch):
+    from tools.ops import agent_cidr
+
+    monkeypatch.setenv("AGENT_CIDR", "198.51.100.4/32")
+    assert agent_cidr() == "198.51.100.4/32"
