@@ -185,7 +185,7 @@ CARRIED: dict[str, set[str]] = {
         "UnhealthyThresholdCount",
         "VpcId",
     },
-    "AWS::IAM::Role": {"AssumeRolePolicyDocument", "Description", "Policies"},
+    "AWS::IAM::Role": {"AssumeRolePolicyDocument", "Description", "Path", "Policies"},
     "AWS::KMS::Alias": {"AliasName", "TargetKeyId"},
     "AWS::KMS::Key": {"Description", "EnableKeyRotation", "KeyPolicy", "PendingWindowInDays"},
     "AWS::Lambda::Function": {

@@ -207,11 +207,14 @@ def _role(aws: Aws, r: DeployedResource) -> dict[str, Any]:
         policies.append(
             {"PolicyName": name, "PolicyDocument": json.loads(unquote(body)) if isinstance(body, str) else body}
         )
-    return {
+    found = {
         "AssumeRolePolicyDocument": json.loads(unquote(document)) if isinstance(document, str) else document,
         "Description": role.get("Description"),
         "Policies": policies,
     }
+    if role.get("Path", "/") != "/":
+        found["Path"] = role["Path"]
+    return found
 
 
 def _kms_key(aws: Aws, r: DeployedResource) -> dict[str, Any]:
