@@ -320,13 +320,17 @@ def _events_rule(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     name = r.physical_id.split("/")[-1].split("|")[0]
     rule = aws.events.describe_rule(Name=name)
     targets = aws.events.list_targets_by_rule(Rule=name)["Targets"]
-    return {
+    found = {
         "Name": rule["Name"],
         "Description": rule.get("Description"),
         "State": rule.get("State"),
-        "EventPattern": json.loads(rule["EventPattern"]),
         "Targets": [{"Id": t["Id"], "Arn": t["Arn"]} for t in targets],
     }
+    if "EventPattern" in rule:
+        found["EventPattern"] = json.loads(rule["EventPattern"])
+    if "ScheduleExpression" in rule:
+        found["ScheduleExpression"] = rule["ScheduleExpression"]
+    return found
 
 
 def _log_group(aws: Aws, r: DeployedResource) -> dict[str, Any]:
