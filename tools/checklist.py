@@ -983,13 +983,18 @@ def refused_requests_and_waf_blocks_page_the_alarm_topic(env: Environment) -> It
             yield f"{name}: watches {dimensions.get('WebACL')}/{dimensions.get('Rule')}, not every rule of {acl}"
 
 
-@check(34, "keys in URLs refused")
-def a_key_in_the_query_string_is_refused_before_any_other_rule(env: Environment) -> Iterator[Finding]:
-    rules = sorted(
+def _listener_rules(env: Environment) -> list[tuple[int, str, dict[str, Any]]]:
+    """(priority, name, properties) of every listener rule, lowest priority first, as the ALB applies them."""
+    return sorted(
         ((int(r.get("Properties", {}).get("Priority", 0)), n, r.get("Properties", {}))
          for n, r in env.resources("AWS::ElasticLoadBalancingV2::ListenerRule")),
         key=lambda rule: rule[0],
     )  # fmt: skip
+
+
+@check(34, "keys in URLs refused")
+def a_key_in_the_query_string_is_refused_before_any_other_rule(env: Environment) -> Iterator[Finding]:
+    rules = _listener_rules(env)
     if not rules:
         yield "alb: no listener rules"
         return
@@ -1078,12 +1083,27 @@ def each_rotation_function_reaches_aws_only_through_the_endpoints_and_only_its_o
                 yield f"network: no {service} endpoint, which the rotation functions can reach AWS through"
 
 
+def _launched_with(env: Environment, stack: str, changes: dict[str, str]) -> dict[str, str]:
+    """The stack's parameter values with ``changes``, checked as ``!check_parameters`` checks a launch.
+
+    Raises:
+        Missing: no template to probe.
+        ParameterError: the template's constraints or Rules refuse them.
+    """
+    from llmgw_hooks.parameter_check import check_parameters
+
+    template, values = env.templates.get(stack), env.parameters.get(stack)
+    if template is None or values is None:
+        raise Missing(f"{stack}: no template to probe")
+    return check_parameters(template, {**values, **changes})
+
+
 PUBLIC_RANGES = ("0.0.0.0/0", "::/0")
 
 
 @check(37, "no cleartext from the internet")
 def plain_http_is_open_only_to_the_configured_clients_never_to_the_internet(env: Environment) -> Iterator[Finding]:
-    from llmgw_hooks.parameter_check import ParameterError, check_parameters
+    from llmgw_hooks.parameter_check import ParameterError
 
     for name, group in env.resources("AWS::EC2::SecurityGroup"):
         for rule in group.get("Properties", {}).get("SecurityGroupIngress", []):
@@ -1091,15 +1111,8 @@ def plain_http_is_open_only_to_the_configured_clients_never_to_the_internet(env:
             if rule.get("FromPort") == 80 and peer in PUBLIC_RANGES:
                 yield f"{name}: port 80 is open to {peer}, so keys cross the internet in cleartext"
     # The template's own rule must refuse it too, whatever an environment passes.
-    template = env.templates.get("network")
-    values = env.parameters.get("network")
-    if template is None or values is None:
-        yield "network: no template to probe"
-        return
     try:
-        check_parameters(
-            template, {**values, "Environment": "dev", "AllowPlainHttp": "true", "ClientCidr": "0.0.0.0/0"}
-        )
+        _launched_with(env, "network", {"Environment": "dev", "AllowPlainHttp": "true", "ClientCidr": PUBLIC_RANGES[0]})
     except ParameterError:
         return
     yield "network: nothing refuses ClientCidr 0.0.0.0/0 with AllowPlainHttp true"
@@ -1118,14 +1131,6 @@ def _alb_pattern_matches(pattern: str, path: str) -> bool:
     return re.fullmatch(expression, path) is not None
 
 
-def _listener_rules(env: Environment) -> list[tuple[int, str, dict[str, Any]]]:
-    return sorted(
-        ((int(r.get("Properties", {}).get("Priority", 0)), n, r.get("Properties", {}))
-         for n, r in env.resources("AWS::ElasticLoadBalancingV2::ListenerRule")),
-        key=lambda rule: rule[0],
-    )  # fmt: skip
-
-
 def _condition_values(rule: dict[str, Any], field_name: str) -> list[str] | None:
     for condition in rule.get("Conditions", []):
         if condition.get("Field") == field_name:
@@ -1136,7 +1141,7 @@ def _condition_values(rule: dict[str, Any], field_name: str) -> list[str] | None
 
 @check(38, "admin UI only from the admins' range", ("prod",))
 def the_admin_ui_and_every_login_answer_only_the_admin_range(env: Environment) -> Iterator[Finding]:
-    from llmgw_hooks.parameter_check import ParameterError, check_parameters
+    from llmgw_hooks.parameter_check import ParameterError
 
     rules = _listener_rules(env)
     for route in ADMIN_UI_ROUTES:
@@ -1160,12 +1165,8 @@ def the_admin_ui_and_every_login_answer_only_the_admin_range(env: Environment) -
                 break  # refused
             yield f"{name}: forwards {route} from anywhere"
             break
-    template, values = env.templates.get("alb"), env.parameters.get("alb")
-    if template is None or values is None:
-        yield "alb: no template to probe"
-        return
     try:
-        check_parameters(template, {**values, "AdminUiCidr": PUBLIC_RANGES[0]})
+        _launched_with(env, "alb", {"AdminUiCidr": PUBLIC_RANGES[0]})
     except ParameterError:
         return
     yield "alb: nothing refuses AdminUiCidr 0.0.0.0/0 in prod"
@@ -1230,19 +1231,15 @@ def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operat
 @check(40, "refused secret reads page the alarm topic")
 def a_refused_read_of_a_secret_pages_the_alarm_topic_where_a_trail_exists(env: Environment) -> Iterator[Finding]:
     """With a trail's log group given, as an account that has one launches: filter, metric, alarm, topic."""
-    from llmgw_hooks.parameter_check import ParameterError, check_parameters
+    from llmgw_hooks.parameter_check import ParameterError
     from tools.resolve import resolve_template
 
-    template, values = env.templates.get("security"), env.parameters.get("security")
-    if template is None or values is None:
-        yield "security: no template to probe"
-        return
     try:
-        given = check_parameters(template, {**values, "CloudTrailLogGroupName": "org-trail"})
+        given = _launched_with(env, "security", {"CloudTrailLogGroupName": "org-trail"})
     except ParameterError as err:
         yield f"security: a trail's log group is refused: {err}"
         return
-    resources = resolve_template(template, given).get("Resources", {})
+    resources = resolve_template(env.templates["security"], given).get("Resources", {})
     filters = [r.get("Properties", {}) for r in resources.values() if r.get("Type") == "AWS::Logs::MetricFilter"]
     found = [f for f in filters if f.get("LogGroupName") == "org-trail"]
     if not found:

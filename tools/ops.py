@@ -92,7 +92,9 @@ def agent_cidr() -> str:
     return f"{ipaddress.IPv4Address(address)}/32"
 
 
-def open_to_agent(ec2: Callable[..., Any], group: str, cidr: str) -> list[dict[str, Any]]:
+def open_to_agent(
+    ec2: Callable[..., Any], group: str, cidr: str, description: str = AGENT_RULE
+) -> list[dict[str, Any]]:
     """Let ``cidr`` reach the load balancer's group on 80 and 443; return the permissions this added.
 
     A permission the group already holds is not added, so closing removes only what this opened.
@@ -100,7 +102,7 @@ def open_to_agent(ec2: Callable[..., Any], group: str, cidr: str) -> list[dict[s
     added = []
     for port in (80, 443):
         permission = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-                      "IpRanges": [{"CidrIp": cidr, "Description": AGENT_RULE}]}  # fmt: skip
+                      "IpRanges": [{"CidrIp": cidr, "Description": description}]}  # fmt: skip
         try:
             ec2("authorize_security_group_ingress", {"GroupId": group, "IpPermissions": [permission]})
         except Exception as err:  # botocore's ClientError, named by its code

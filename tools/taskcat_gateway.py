@@ -160,15 +160,10 @@ AGENT_RULE = "taskcat-gateway: the smoke test's agent"
 def open_to_this_agent(calls: Boto3Calls, network_stack: str, cidr: str) -> str:
     """Let ``cidr`` reach the run's load balancer: dev's answers only ``ClientCidr``, a range taskcat's
     render fills with a stand-in that reaches nobody. The rule goes with the stacks, which the run deletes."""
+    from tools.ops import open_to_agent
+
     group = _outputs(calls, network_stack)["AlbSecurityGroupId"]
-    for port in (80, 443):
-        permission = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-                      "IpRanges": [{"CidrIp": cidr, "Description": AGENT_RULE}]}  # fmt: skip
-        try:
-            calls.call("ec2", "authorize_security_group_ingress", {"GroupId": group, "IpPermissions": [permission]})
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
-                raise
+    open_to_agent(lambda command, kwargs: calls.call("ec2", command, kwargs), group, cidr, AGENT_RULE)
     return group
 
 
