@@ -521,6 +521,27 @@ def _eventbridge_delivers_to_sns_topics() -> None:
     Rule.send_to_targets = send_to_targets
 
 
+def _scheduled_rules_match_no_events() -> None:
+    """A rule with a ScheduleExpression and no EventPattern is not matched by events on its bus.
+
+    moto's empty pattern matched every event, so a scheduled rule's Lambda target (which moto does
+    not deliver to) failed the PutEvents of whatever sent an event to the default bus: a rotation's
+    CloudTrail event, for one. PutRule: "Rules with EventPatterns are triggered when a matching
+    event is observed. Rules with ScheduleExpressions self-trigger based on the given schedule."
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+    """
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        if self.scheduled_expression and not self.event_pattern.dump():
+            return
+        original(self, original_event, transform_input)
+
+    Rule.send_to_targets = send_to_targets
+
+
 def _deletes_that_moto_skips() -> None:
     """Give each model a stack delete that really deletes.
 
@@ -617,5 +638,6 @@ def install() -> None:
     _role_policies_are_json_and_validated()
     _vpc_endpoint_policies_are_json()
     _eventbridge_delivers_to_sns_topics()
+    _scheduled_rules_match_no_events()
     _deletes_that_moto_skips()
     _INSTALLED = True

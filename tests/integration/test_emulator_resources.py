@@ -487,3 +487,35 @@ def test_secret_resource_policy__block_public_policy_refuses_an_allow_to_everyon
     assert refused["StackStatus"] == "ROLLBACK_COMPLETE"
     assert "PutResourcePolicy refused (BlockPublicPolicy): statement 'Open' allows everyone" in reasons
     assert create(emulator, _secret_with_policy(everyone, block=False))["StackStatus"] == "CREATE_COMPLETE"
+
+
+# ---- EventBridge ------------------------------------------------------------------------
+
+
+def test_scheduled_rule__is_not_matched_by_events_on_its_bus(emulator):
+    """A rule with a ScheduleExpression and no EventPattern only fires on its schedule.
+
+    PutRule: "Rules with EventPatterns are triggered when a matching event is observed. Rules with
+    ScheduleExpressions self-trigger based on the given schedule."
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+    """
+    events, sns, sqs = emulator.client("events"), emulator.client("sns"), emulator.client("sqs")
+    topic = sns.create_topic(Name=_name())["TopicArn"]
+    queue = sqs.create_queue(QueueName=_name())["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    scheduled, matching = _name(), _name()
+    events.put_rule(Name=scheduled, ScheduleExpression="rate(1 day)")
+    function = "arn:aws:lambda:us-east-1:123456789012:function:daily"
+    events.put_targets(Rule=scheduled, Targets=[{"Id": "daily", "Arn": function}])
+    events.put_rule(Name=matching, EventPattern=json.dumps({"source": ["aws.secretsmanager"]}))
+    events.put_targets(Rule=matching, Targets=[{"Id": "topic", "Arn": topic}])
+    try:
+        sent = events.put_events(Entries=[{"Source": "aws.secretsmanager", "DetailType": "t", "Detail": "{}"}])
+        assert sent["FailedEntryCount"] == 0
+        delivered = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"]
+        assert json.loads(json.loads(delivered[0]["Body"])["Message"])["source"] == "aws.secretsmanager"
+    finally:
+        for rule, target in ((scheduled, "daily"), (matching, "topic")):
+            events.remove_targets(Rule=rule, Ids=[target])
+            events.delete_rule(Name=rule)
