@@ -242,6 +242,11 @@ CARRIED: dict[str, set[str]] = {
     "AWS::RDS::DBParameterGroup": {"Description", "Family", "Parameters"},
     "AWS::RDS::DBSubnetGroup": {"DBSubnetGroupDescription", "SubnetIds"},
     "AWS::Route53::RecordSet": {"AliasTarget", "HostedZoneId", "Name", "Type"},
+    "AWS::Route53Resolver::FirewallDomainList": {"Domains", "Name"},
+    "AWS::Route53Resolver::FirewallRuleGroup": {"FirewallRules", "Name"},
+    "AWS::Route53Resolver::FirewallRuleGroupAssociation": {"FirewallRuleGroupId", "Name", "Priority", "VpcId"},
+    "AWS::Route53Resolver::ResolverQueryLoggingConfig": {"DestinationArn", "Name"},
+    "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation": {"ResolverQueryLogConfigId", "ResourceId"},
     "AWS::S3::Bucket": {
         "BucketEncryption",
         "LifecycleConfiguration",

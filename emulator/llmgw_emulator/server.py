@@ -49,6 +49,7 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
         model_fixes,
         provider,
         rds_postgres,
+        route53resolver_firewall,
         secrets_rotation,
     )
     from .request_lock import SERVER_LOCK
@@ -67,6 +68,7 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     ecs_scheduler.install()
     ecs_run_task.install()  # after the scheduler: its StopTask falls back to the scheduler's
     load_balancers.install()
+    route53resolver_firewall.install()
     ecs_scheduler.configure(rds_postgres.state_dir(), f"http://{host}:{port}", provider.start(rds_postgres.state_dir()))
     app = DomainDispatcherApplication(create_backend_app)
 

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
-from tests.integration.deployed_properties import DeployedResource
+from tests.integration.deployed_properties import ANY, DeployedResource
 
 
 class Aws:
@@ -333,6 +333,38 @@ def _events_rule(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     return found
 
 
+def _firewall_domain_list(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    listed = aws.route53resolver.get_firewall_domain_list(FirewallDomainListId=r.physical_id)["FirewallDomainList"]
+    domains = aws.route53resolver.list_firewall_domains(FirewallDomainListId=r.physical_id)["Domains"]
+    return {"Name": listed["Name"], "Domains": domains}
+
+
+def _firewall_rule_group(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    group = aws.route53resolver.get_firewall_rule_group(FirewallRuleGroupId=r.physical_id)["FirewallRuleGroup"]
+    rules = aws.route53resolver.list_firewall_rules(FirewallRuleGroupId=r.physical_id)["FirewallRules"]
+    keys = ("Priority", "FirewallDomainListId", "Action", "BlockResponse")
+    return {"Name": group["Name"], "FirewallRules": [{k: rule[k] for k in keys if k in rule} for rule in rules]}
+
+
+def _firewall_association(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    found = aws.route53resolver.list_firewall_rule_group_associations()["FirewallRuleGroupAssociations"]
+    (association,) = [a for a in found if a["Id"] == r.physical_id]
+    return {k: association[k] for k in ("Name", "FirewallRuleGroupId", "VpcId", "Priority")}
+
+
+def _query_log_config(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    config = aws.route53resolver.get_resolver_query_log_config(ResolverQueryLogConfigId=r.physical_id)
+    return {k: config["ResolverQueryLogConfig"][k] for k in ("Name", "DestinationArn")}
+
+
+def _query_log_association(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    answer = aws.route53resolver.get_resolver_query_log_config_association(
+        ResolverQueryLogConfigAssociationId=r.physical_id
+    )
+    association = answer["ResolverQueryLogConfigAssociation"]
+    return {k: association[k] for k in ("ResolverQueryLogConfigId", "ResourceId")}
+
+
 def _log_group(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     (group,) = [
         g for g in aws.logs.describe_log_groups(logGroupNamePrefix=r.physical_id)["logGroups"]
@@ -485,9 +517,12 @@ def _function(aws: Aws, r: DeployedResource) -> dict[str, Any]:
 
 def _permission(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     policy = json.loads(aws.lambda_.get_policy(FunctionName=r.properties["FunctionName"])["Policy"])
+    source = r.properties.get("SourceArn")
+    # A SourceArn this reader cannot know (a rule's GetAtt) is matched by the principal alone.
     (statement,) = [
         s for s in policy["Statement"]
-        if s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == r.properties.get("SourceArn")
+        if s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == source
+        or (source is ANY and s["Principal"].get("Service") == r.properties["Principal"])
     ]  # fmt: skip
     condition = statement.get("Condition", {})
     return {
@@ -874,6 +909,11 @@ READERS: dict[str, Callable[[Aws, DeployedResource], dict[str, Any]]] = {
     "AWS::S3::Bucket": _bucket,
     "AWS::S3::BucketPolicy": _bucket_policy,
     "AWS::SNS::Subscription": _subscription,
+    "AWS::Route53Resolver::FirewallDomainList": _firewall_domain_list,
+    "AWS::Route53Resolver::FirewallRuleGroup": _firewall_rule_group,
+    "AWS::Route53Resolver::FirewallRuleGroupAssociation": _firewall_association,
+    "AWS::Route53Resolver::ResolverQueryLoggingConfig": _query_log_config,
+    "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation": _query_log_association,
     "AWS::SNS::Topic": _topic,
     "AWS::SNS::TopicPolicy": _topic_policy,
     "AWS::Events::Rule": _events_rule,

@@ -519,3 +519,67 @@ def test_scheduled_rule__is_not_matched_by_events_on_its_bus(emulator):
         for rule, target in ((scheduled, "daily"), (matching, "topic")):
             events.remove_targets(Rule=rule, Ids=[target])
             events.delete_rule(Name=rule)
+
+
+# ---- Route 53 Resolver DNS Firewall and query logging ------------------------------------
+
+
+def _dns_firewall(vpc_id: str, blocked: dict[str, Any]) -> dict[str, Any]:
+    group = "/vpc/t-dns-" + uuid.uuid4().hex[:6]
+    return {
+        "Allowed": {"Type": "AWS::Route53Resolver::FirewallDomainList",
+                    "Properties": {"Name": "allowed", "Domains": ["api.openai.com", "*.amazonaws.com"]}},
+        "Everything": {"Type": "AWS::Route53Resolver::FirewallDomainList", "Properties": {"Domains": ["*"]}},
+        "Rules": {"Type": "AWS::Route53Resolver::FirewallRuleGroup", "Properties": {"Name": "egress", "FirewallRules": [
+            {"Priority": 100, "FirewallDomainListId": {"Ref": "Allowed"}, "Action": "ALLOW"},
+            {"Priority": 200, "FirewallDomainListId": {"Ref": "Everything"}, **blocked}]}},
+        "OnTheVpc": {"Type": "AWS::Route53Resolver::FirewallRuleGroupAssociation", "Properties": {
+            "FirewallRuleGroupId": {"Ref": "Rules"}, "VpcId": vpc_id, "Priority": 101}},
+        "Queries": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": group, "RetentionInDays": 7}},
+        "QueryLog": {"Type": "AWS::Route53Resolver::ResolverQueryLoggingConfig",
+                     "Properties": {"DestinationArn": {"Fn::GetAtt": ["Queries", "Arn"]}}},
+        "QueryLogOnTheVpc": {"Type": "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation",
+                             "Properties": {"ResolverQueryLogConfigId": {"Ref": "QueryLog"}, "ResourceId": vpc_id}},
+    }  # fmt: skip
+
+
+def test_dns_firewall__rules_and_query_log_read_back_on_the_vpc_and_go_with_the_stack(emulator):
+    vpc_id = vpc(emulator)
+    stack = create(emulator, _dns_firewall(vpc_id, {"Action": "BLOCK", "BlockResponse": "NODATA"}),
+                   {"Group": {"Value": {"Ref": "Rules"}}, "List": {"Value": {"Ref": "Allowed"}}})  # fmt: skip
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack["Events"][0]
+    resolver = emulator.client("route53resolver")
+    (association,) = resolver.list_firewall_rule_group_associations(VpcId=vpc_id)["FirewallRuleGroupAssociations"]
+    assert association["FirewallRuleGroupId"] == stack["Out"]["Group"] and association["Priority"] == 101
+    rules = resolver.list_firewall_rules(FirewallRuleGroupId=stack["Out"]["Group"])["FirewallRules"]
+    assert [(r["Priority"], r["Action"], r.get("BlockResponse")) for r in rules] == [
+        (100, "ALLOW", None), (200, "BLOCK", "NODATA")]  # fmt: skip
+    assert resolver.list_firewall_domains(FirewallDomainListId=stack["Out"]["List"])["Domains"] == [
+        "api.openai.com", "*.amazonaws.com"]  # fmt: skip
+    (logged,) = resolver.list_resolver_query_log_config_associations()["ResolverQueryLogConfigAssociations"]
+    assert logged["ResourceId"] == vpc_id
+    assert delete(emulator, stack) == "DELETE_COMPLETE"
+    assert resolver.list_firewall_rule_group_associations(VpcId=vpc_id)["FirewallRuleGroupAssociations"] == []
+    assert resolver.list_resolver_query_log_config_associations()["ResolverQueryLogConfigAssociations"] == []
+
+
+@pytest.mark.parametrize(
+    ("blocked", "reason"),
+    [
+        ({"Action": "BLOCK"}, "a BLOCK rule needs a BlockResponse"),
+        ({"Action": "DENY"}, "Action 'DENY' is not one of"),
+        ({"Action": "ALERT", "Disabled": True}, "FirewallRules properties the emulator does not model: ['Disabled']"),
+    ],
+)
+def test_dns_firewall__a_rule_the_api_refuses_fails_the_create_naming_it(emulator, blocked, reason):
+    stack = create(emulator, _dns_firewall(vpc(emulator), blocked))
+    reasons = " ".join(e.get("ResourceStatusReason", "") for e in stack["Events"])
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE" and reason in reasons, reasons
+
+
+def test_dns_firewall__a_domain_that_is_no_domain_specification_fails_the_create(emulator):
+    resources = _dns_firewall(vpc(emulator), {"Action": "ALERT"})
+    resources["Allowed"]["Properties"]["Domains"] = ["https://api.openai.com/v1"]
+    stack = create(emulator, resources)
+    reasons = " ".join(e.get("ResourceStatusReason", "") for e in stack["Events"])
+    assert "'https://api.openai.com/v1' is not a domain specification" in reasons, reasons
