@@ -949,7 +949,9 @@ def every_grant_of_kms_decrypt_is_limited_to_secrets_manager(env: Environment) -
 
 @check(32, "prod keeps its flow logs", ("prod",))
 def prod_keeps_its_flow_logs_and_their_key_on_delete(env: Environment) -> Iterator[Finding]:
-    for logical_id in ("FlowLogGroup", "FlowLogKey"):
+    # The DNS query log (item 42) is the same kind of record, where prod has one.
+    query_log = ("DnsQueryLogGroup",) if "DnsQueryLogGroup" in env.stacks["network"].get("Resources", {}) else ()
+    for logical_id in ("FlowLogGroup", "FlowLogKey", *query_log):
         resource = env.resource("network", logical_id)
         for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
             if resource.get(policy) != "Retain":
@@ -1298,6 +1300,93 @@ def the_ui_passwords_age_is_published_daily_and_pages_past_its_limit(env: Enviro
         json.dumps(alarm.get("AlarmActions", []))
     ):
         yield f"{name}: pages nobody"
+
+
+# The host each of LiteLLM's provider prefixes calls (image/config.yaml's `model: <provider>/...`). A model
+# of a provider not here fails item 42 until its host is added here and to ProviderDomains.
+PROVIDER_HOSTS = {
+    "openai": "api.openai.com",
+    "anthropic": "api.anthropic.com",
+    "bedrock": "bedrock-runtime.us-east-1.amazonaws.com",
+}
+# Names the VPC itself resolves: the endpoints and APIs, an image layer's bucket, the database, the cache.
+AWS_NAMES = (
+    "secretsmanager.us-east-1.amazonaws.com", "api.ecr.us-east-1.amazonaws.com", "logs.us-east-1.amazonaws.com",
+    "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com", "ecs.us-east-1.amazonaws.com",
+    "dev-litellm-db.c9akciq32.us-east-1.rds.amazonaws.com", "master.dev-litellm.abc123.use1.cache.amazonaws.com",
+)  # fmt: skip
+# Names nothing in the VPC needs: where a stolen key or prompt would go.
+OUTSIDE_NAMES = ("exfiltrate.example.net", "raw.githubusercontent.com", "openai.com.attacker.example")
+
+
+def _domain_matches(spec: str, name: str) -> bool:
+    """DNS Firewall's match: ``*`` is every name, ``*.d`` every subdomain of d, else the name itself."""
+    spec, name = spec.lower().rstrip("."), name.lower().rstrip(".")
+    if spec == "*":
+        return True
+    return name.endswith(spec[1:]) if spec.startswith("*.") else name == spec
+
+
+def _dns_answer(resources: dict[str, Any], name: str) -> tuple[str, str]:
+    """The first rule of the VPC's rule groups that matches ``name``: (action, block response), or ("", "")."""
+    groups = sorted(
+        (int(a.get("Properties", {}).get("Priority", 0)), a.get("Properties", {}).get("FirewallRuleGroupId", {}))
+        for a in resources.values()
+        if a.get("Type") == "AWS::Route53Resolver::FirewallRuleGroupAssociation"
+        and a.get("Properties", {}).get("VpcId") == {"Ref": "Vpc"}
+    )  # fmt: skip
+    for _, group in groups:
+        rules = resources.get(group.get("Ref", "") if isinstance(group, dict) else "", {}).get("Properties", {})
+        for rule in sorted(rules.get("FirewallRules", []), key=lambda r: int(r.get("Priority", 0))):
+            listed = resources.get((rule.get("FirewallDomainListId") or {}).get("Ref", ""), {})
+            if any(_domain_matches(spec, name) for spec in listed.get("Properties", {}).get("Domains", [])):
+                return str(rule.get("Action")), str(rule.get("BlockResponse", ""))
+    return "", ""
+
+
+def _provider_hosts(project: Path) -> Iterator[tuple[str, str]]:
+    import yaml
+
+    config = yaml.safe_load((project / "image/config.yaml").read_text())
+    for model in config.get("model_list", []):
+        provider = str(model.get("litellm_params", {}).get("model", "")).split("/", 1)[0]
+        yield provider, PROVIDER_HOSTS.get(provider, "")
+
+
+@check(42, "egress by name only to the providers and AWS")
+def the_vpc_resolves_only_the_providers_and_aws_and_logs_every_other_name(env: Environment) -> Iterator[Finding]:
+    """Both modes, as a launch with them would deploy, and prod's own setting: on."""
+    from llmgw_hooks.parameter_check import ParameterError
+    from tools.resolve import resolve_template
+
+    if env.name == "prod" and env.parameters.get("network", {}).get("EgressDomainFilter", "off") == "off":
+        yield "network: prod's EgressDomainFilter is off, so its tasks may resolve any name"
+    providers = list(_provider_hosts(env.project))
+    for provider, host in providers:
+        if not host:
+            yield f"image/config.yaml: models of {provider!r} call a host the allow-list does not know (PROVIDER_HOSTS)"
+    for mode, outside in (("alert", "ALERT"), ("block", "BLOCK")):
+        try:
+            given = _launched_with(env, "network", {"EgressDomainFilter": mode})
+        except ParameterError as err:
+            yield f"network: EgressDomainFilter {mode} is refused: {err}"
+            continue
+        resources = resolve_template(env.templates["network"], given).get("Resources", {})
+        for needed in [host for _, host in providers if host] + list(AWS_NAMES):
+            action, _ = _dns_answer(resources, needed)
+            if action != "ALLOW":
+                yield f"network: with EgressDomainFilter {mode}, {needed} is not allowed ({action or 'no rule'})"
+        for name in OUTSIDE_NAMES:
+            action, response = _dns_answer(resources, name)
+            if action != outside or (outside == "BLOCK" and response not in ("NODATA", "NXDOMAIN")):
+                yield f"network: with EgressDomainFilter {mode}, {name} gets {action or 'no rule'}, not {outside}"
+        logged = [
+            r.get("Properties", {}) for r in resources.values()
+            if r.get("Type") == "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation"
+            and r.get("Properties", {}).get("ResourceId") == {"Ref": "Vpc"}
+        ]  # fmt: skip
+        if not logged:
+            yield f"network: with EgressDomainFilter {mode}, no query log on the VPC records what it answered"
 
 
 # ---- the gate --------------------------------------------------------------------------------------
