@@ -110,6 +110,27 @@ def _no_value_leaves_a_list() -> None:
     parsing.clean_json = clean_json
 
 
+def _list_parameter_defaults_are_lists() -> None:
+    """A CommaDelimitedList (or ``List<...>``) parameter left at its Default is a list, as when it is passed.
+
+    moto split only the values a caller passed, so ``!Join [",", !Ref P]`` over a default joined
+    its characters. CloudFormation: a CommaDelimitedList is "an array of literal strings that are
+    separated by commas", whether given or defaulted.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
+    """
+    original = parsing.ResourceMap.load_parameters
+
+    def load_parameters(self: parsing.ResourceMap) -> None:
+        original(self)
+        for name, slot in self._template.get("Parameters", {}).items():
+            kind, value = str(slot.get("Type", "")), self.resolved_parameters.get(name)
+            if (kind == "CommaDelimitedList" or kind.startswith("List<")) and isinstance(value, str):
+                self.resolved_parameters[name] = value.split(",")
+                self._parsed_resources[name] = self.resolved_parameters[name]
+
+    parsing.ResourceMap.load_parameters = load_parameters  # type: ignore[method-assign]
+
+
 def _equals_compares_strings() -> None:
     """``Fn::Equals`` compares values as CloudFormation sees them: a Number parameter is a string.
 
@@ -655,6 +676,7 @@ def install() -> None:
         return
     _refuse_unsupported_types()
     _equals_compares_strings()
+    _list_parameter_defaults_are_lists()
     _depends_on_holds_for_every_create()
     _split_getatt_on_the_first_dot()
     _no_value_leaves_a_list()

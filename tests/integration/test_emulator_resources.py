@@ -75,6 +75,15 @@ def test_update_without_changes__is_refused_as_cloudformation_does(emulator):
         update(emulator, stack, stack["Template"]["Resources"])
 
 
+def test_list_parameter__its_default_is_a_list_as_a_passed_value_is(emulator):
+    parameters = {"Hosts": {"Type": "CommaDelimitedList", "Default": "a.example,b.example"}}
+    outputs = {"Joined": {"Value": {"Fn::Join": ["|", {"Ref": "Hosts"}]}}}
+    resources = {"Topic": {"Type": "AWS::SNS::Topic"}}
+    stack = create(emulator, resources, outputs, Parameters=parameters)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack["Events"][0]
+    assert stack["Out"]["Joined"] == "a.example|b.example"
+
+
 def test_rules__are_applied_before_anything_is_created(emulator):
     cloudformation = emulator.client("cloudformation")
     template = {
