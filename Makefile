@@ -126,7 +126,7 @@ local: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SE
 local-summary: $(STAMP) ## Print the stacks and outputs of dev in the running emulator
 	@$(BIN)/python -m tools.local summary dev
 
-rotate: $(STAMP) ## Rotate a secret of the running rehearsal now, as Secrets Manager would: make rotate SECRET=master-key|database
+rotate: $(STAMP) ## Rotate a secret of the running rehearsal now, as Secrets Manager would: make rotate SECRET=master-key|database|ui-password
 	@$(BIN)/python -m tools.local rotate dev $(SECRET)
 
 local-down: $(STAMP) ## Stop the local AWS emulator, with every task, listener and database it runs (its contents are lost)

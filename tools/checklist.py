@@ -1176,6 +1176,8 @@ def the_admin_ui_and_every_login_answer_only_the_admin_range(env: Environment) -
 
 # Each rotation function's role path (database stack), which the secrets' policies name.
 ROTATION_ROLE_PATHS = {"MasterKeyRotationRole": "master-key-rotation", "DbRotationRole": "db-rotation"}
+# Roles that exist only where their option is on: the UI password's optional schedule (item 41).
+OPTIONAL_ROTATION_ROLE_PATHS = {"UiPasswordRotationRole": "ui-password-rotation"}
 
 
 @check(39, "each secret read only by its readers")
@@ -1194,6 +1196,11 @@ def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operat
         given = env.props("database", role).get("Path")
         if given != {"Fn::Sub": f"/${{ProjectCode}}/${{Environment}}/{path}/"}:
             yield f"database/{role}: path {json.dumps(given)}, not /<project>/<env>/{path}/, which the policies name"
+    for role, path in OPTIONAL_ROTATION_ROLE_PATHS.items():
+        for name, body in env.resources("AWS::IAM::Role"):
+            given = body.get("Properties", {}).get("Path")
+            if name.endswith(f"/{role}") and given != {"Fn::Sub": f"/${{ProjectCode}}/${{Environment}}/{path}/"}:
+                yield f"{name}: path {json.dumps(given)}, not /<project>/<env>/{path}/, which the policies name"
     for logical in secrets:
         if logical not in policies:
             yield f"security/{logical}: no resource policy, so any principal IAM lets read it does"
@@ -1219,7 +1226,7 @@ def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operat
         for reader in readers:
             # A rotation function's role is named by the path the database stack gives it, and only that.
             path = re.search(r"role/\$\{ProjectCode\}/\$\{Environment\}/([a-z-]+)/\*", reader)
-            if path and path[1] in ROTATION_ROLE_PATHS.values():
+            if path and path[1] in {*ROTATION_ROLE_PATHS.values(), *OPTIONAL_ROTATION_ROLE_PATHS.values()}:
                 continue
             if "*" in reader or ":root" in reader:
                 yield f"{name}: {reader} lets a whole account or pattern read it"
@@ -1300,6 +1307,49 @@ def the_ui_passwords_age_is_published_daily_and_pages_past_its_limit(env: Enviro
         json.dumps(alarm.get("AlarmActions", []))
     ):
         yield f"{name}: pages nobody"
+
+
+@check(41, "the UI password's age is watched")
+def the_ui_passwords_optional_schedule_rotates_it_and_redeploys(env: Environment) -> Iterator[Finding]:
+    """With ``UiPasswordRotationDays`` set, as a launch with it would deploy: schedule, redeploy, readers, alarm."""
+    from llmgw_hooks.parameter_check import ParameterError
+    from tools.resolve import resolve_template
+
+    secret = EXAMPLE_OUTPUTS["UiPasswordSecretArn"]
+    try:
+        given = _launched_with(env, "litellm", {"UiPasswordRotationDays": "30"})
+    except ParameterError as err:
+        yield f"litellm: UiPasswordRotationDays 30 is refused: {err}"
+        return
+    resources = resolve_template(env.templates["litellm"], given).get("Resources", {})
+    schedules = [r.get("Properties", {}) for r in resources.values()
+                 if r.get("Type") == "AWS::SecretsManager::RotationSchedule"
+                 and r.get("Properties", {}).get("SecretId") == secret]  # fmt: skip
+    if not schedules:
+        yield "litellm: with UiPasswordRotationDays 30, nothing rotates the UI password"
+        return
+    schedule = schedules[0]
+    if str(schedule.get("RotationRules", {}).get("AutomaticallyAfterDays")) != "30":
+        yield "litellm: the UI password's schedule does not follow UiPasswordRotationDays"
+    if str(schedule.get("RotateImmediatelyOnUpdate")).lower() != "false":
+        yield "litellm: turning the UI password's schedule on rotates it at once, under the operator who knows it"
+    function_id = str((schedule.get("RotationLambdaARN") or {}).get("Fn::GetAtt", [""])[0])
+    function = resources.get(function_id, {}).get("Properties", {})
+    if "ECS_SERVICE" not in function.get("Environment", {}).get("Variables", {}):
+        yield f"litellm/{function_id}: redeploys nothing, so tasks keep logging in with the old password"
+    role = resources.get(str((function.get("Role") or {}).get("Fn::GetAtt", [""])[0]), {}).get("Properties", {})
+    if "ecs:UpdateService" not in json.dumps(role.get("Policies", [])):
+        yield f"litellm/{function_id}: its role may not redeploy the service"
+    path = OPTIONAL_ROTATION_ROLE_PATHS["UiPasswordRotationRole"]
+    if role.get("Path") != {"Fn::Sub": f"/${{ProjectCode}}/${{Environment}}/{path}/"}:
+        yield f"litellm/{function_id}: its role is not on the path {path}, which the secret's policy lets read it"
+    dimensions = [
+        [d.get("Value") for d in r.get("Properties", {}).get("Dimensions", [])]
+        for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Alarm"
+    ]  # fmt: skip
+    alarmed = [values for values in dimensions if {"Ref": function_id} in values]
+    if not alarmed:
+        yield f"litellm/{function_id}: a failed rotation pages nobody"
 
 
 # The host each of LiteLLM's provider prefixes calls (image/config.yaml's `model: <provider>/...`). A model

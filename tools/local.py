@@ -391,6 +391,12 @@ def wait_for_rotation(url: str, version_id: str, timeout: float) -> dict[str, An
         time.sleep(0.2)
 
 
+ROTATING = (
+    "the rotating ones are master-key and database, and ui-password where launched with "
+    "--var ui_password_rotation_days=N"
+)
+
+
 def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
     """Rotate ``<env>-<project>/<secret>`` now and wait for Secrets Manager's steps to end."""
 
@@ -401,10 +407,10 @@ def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
         described = client.describe_secret(SecretId=name)
     except client.exceptions.ResourceNotFoundException:
         if stack_states(env_name, project_code, region):
-            raise LocalError(f"secret {name} does not exist; the rotating ones are master-key and database") from None
+            raise LocalError(f"secret {name} does not exist; {ROTATING}") from None
         raise LocalError(f"secret {name} does not exist in the emulator; launch {env_name} first: make local") from None
     if not described.get("RotationEnabled"):
-        raise LocalError(f"secret {name} has no rotation configured; the rotating ones are master-key and database")
+        raise LocalError(f"secret {name} has no rotation configured; {ROTATING}")
     started = time.monotonic()
     try:
         version = client.rotate_secret(SecretId=name)["VersionId"]
@@ -416,7 +422,7 @@ def rotate(env_name: str, secret: str, project_code: str, region: str) -> int:
     if outcome["status"] != "Succeeded":
         raise LocalError(f"rotation of {name} failed ({steps}): {outcome['failure']}")
     print(f"rotated {name} in {time.monotonic() - started:.1f} s: {steps}; version {version} is AWSCURRENT")
-    if secret == "database":
+    if secret in ("database", "ui-password"):
         _wait_for_redeploy(env_name, project_code, region)
     if secret == "master-key" and KEY_FILE.is_file():
         # The gateway's tasks read the secret at run time and already accept the new key (and the old one).
@@ -452,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "launch", "summary", "rotate", "down"])
     parser.add_argument("env", nargs="?", default="dev")
-    parser.add_argument("secret", nargs="?", help="rotate: master-key or database")
+    parser.add_argument("secret", nargs="?", help="rotate: master-key, database or ui-password")
     parser.add_argument("--var", action="append", default=[], help="passed to sceptre --var")
     parser.add_argument("--project-code", default=os.environ.get("PROJECT_CODE", "litellm"))
     parser.add_argument("--region", default=REGION)

@@ -76,6 +76,7 @@ TASKCAT_OVERRIDES: dict[str, dict[str, Any]] = {
         "ArtifactBucketName": {"Ref": "QSS3BucketName"},
         "DbMigrationCodeKey": "code-key:db_migration",
         "SecretAgeCodeKey": "code-key:secret_age",
+        "UiPasswordRotationCodeKey": "code-key:ui_password_rotation",
     },
 }
 

@@ -23,7 +23,7 @@ from tests.integration.functions import deploy
 from tools.local import wait_for_rotation
 from tools.render import ROOT
 
-FUNCTIONS = ("master_key_rotation", "db_rotation")
+FUNCTIONS = ("master_key_rotation", "db_rotation", "ui_password_rotation")
 
 
 @pytest.fixture(scope="module")

@@ -412,6 +412,52 @@ def test_launch_dev__a_project_code_rds_and_ecr_refuse__fails_in_one_line_before
     assert any(f"ProjectCode={project_code!r} does not match" in line for line in output.splitlines()), output
 
 
+def _ui_login(emulator, password: str) -> str:
+    """What the admin UI's login form says to ``password``, through the load balancer: accepted or refused.
+
+    The rehearsal's tasks run LiteLLM without a database (README), so past the credentials it
+    answers 400 "Not connected to DB" where AWS's would log in (303); a wrong password is 401.
+    """
+    import http.client
+    import urllib.parse
+
+    host, port = emulator.listener_url("dev-litellm-alb", 80).split("//", 1)[1].rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    body = urllib.parse.urlencode({"username": "admin", "password": password})
+    connection.request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    answer = connection.getresponse()
+    text = answer.read().decode(errors="replace")
+    if answer.status in (302, 303) or (answer.status == 400 and "Not connected to DB" in text):
+        return "accepted"
+    return "refused" if answer.status == 401 else f"{answer.status}: {text[:200]}"
+
+
+def test_ui_password_schedule__turned_on_rotates_nothing_and_a_rotation_logs_in_after_the_redeploy(emulator, dev):
+    """After the relaunch test: this launch turns the optional schedule on, which that test's relaunch would undo."""
+    secrets = emulator.client("secretsmanager")
+    name = "dev-litellm/ui-password"
+    before = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])["UI_PASSWORD"]
+    assert _ui_login(emulator, before) == "accepted", "the seeded password logs in"
+
+    result = emulator.sceptre("--var", "ui_password_rotation_days=30", "launch", "-y", "dev/litellm.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    described = secrets.describe_secret(SecretId=name)
+    assert described["RotationEnabled"] and described["RotationRules"]["AutomaticallyAfterDays"] == 30
+    assert json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])["UI_PASSWORD"] == before
+
+    rotated = subprocess.run(
+        [sys.executable, "-m", "tools.local", "rotate", "dev", "ui-password"], cwd=ROOT,
+        env={**os.environ, "LOCAL_PORT": emulator.endpoint.rsplit(":", 1)[1]}, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    assert "createSecret: ok, setSecret: ok, testSecret: ok, finishSecret: ok" in rotated.stdout
+    after = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])["UI_PASSWORD"]
+    assert after != before and after not in rotated.stdout + rotated.stderr
+    assert _ui_login(emulator, after) == "accepted", "the redeployed tasks read the new password"
+    assert _ui_login(emulator, before) == "refused"
+
+
 def test_delete_dev__removes_the_five_stacks_in_reverse_order_and_leaves_nothing(emulator, dev):
     (service,) = emulator.api("services")
     pids = [t["pid"] for t in service["tasks"] if t["pid"]]
