@@ -130,6 +130,19 @@ def _list_parameter_defaults_are_lists() -> None:
 
     parsing.ResourceMap.load_parameters = load_parameters  # type: ignore[method-assign]
 
+    # DescribeStacks gives a list parameter as the text it was given, "a,b"; moto printed Python's list.
+    def parameter_list(self: models.Stack) -> list[dict[str, Any]]:
+        hidden = self.resource_map.no_echo_parameter_keys
+        return [
+            {
+                "ParameterKey": k,
+                "ParameterValue": "****" if k in hidden else ",".join(map(str, v)) if isinstance(v, list) else v,
+            }
+            for k, v in self.resource_map.resolved_parameters.items()
+        ]
+
+    models.Stack.parameter_list = property(parameter_list)  # type: ignore[method-assign,assignment]
+
 
 def _equals_compares_strings() -> None:
     """``Fn::Equals`` compares values as CloudFormation sees them: a Number parameter is a string.

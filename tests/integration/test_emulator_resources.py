@@ -82,6 +82,7 @@ def test_list_parameter__its_default_is_a_list_as_a_passed_value_is(emulator):
     stack = create(emulator, resources, outputs, Parameters=parameters)
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack["Events"][0]
     assert stack["Out"]["Joined"] == "a.example|b.example"
+    assert stack["Parameters"] == [{"ParameterKey": "Hosts", "ParameterValue": "a.example,b.example"}]
 
 
 def test_rules__are_applied_before_anything_is_created(emulator):
