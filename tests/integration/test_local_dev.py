@@ -193,9 +193,11 @@ def test_launch_dev__secrets_rotate_every_30_days_with_uploaded_functions(emulat
         assert configuration["Runtime"] == "python3.12"
         assert sorted(configuration["VpcConfig"]["SubnetIds"]) == sorted(dev["PrivateSubnetIds"].split(","))
     keys = [o["Key"] for o in emulator.client("s3").list_objects_v2(Bucket=dev["ArtifactBucketName"])["Contents"]]
-    # The two rotation functions, and the litellm stack's migration and secret-age functions.
+    # The two rotation functions, and the litellm stack's migration, secret-age and (uploaded even while
+    # its schedule is off) UI password rotation functions.
     assert sorted(k.split("-")[0] for k in keys) == [
-        "lambdas/db_migration", "lambdas/db_rotation", "lambdas/master_key_rotation", "lambdas/secret_age"
+        "lambdas/db_migration", "lambdas/db_rotation", "lambdas/master_key_rotation", "lambdas/secret_age",
+        "lambdas/ui_password_rotation",
     ]  # fmt: skip
 
 
