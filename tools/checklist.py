@@ -1362,11 +1362,18 @@ PROVIDER_HOSTS = {
 # Names the VPC itself resolves: the endpoints and APIs, an image layer's bucket, the database, the cache.
 AWS_NAMES = (
     "secretsmanager.us-east-1.amazonaws.com", "api.ecr.us-east-1.amazonaws.com", "logs.us-east-1.amazonaws.com",
-    "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com", "ecs.us-east-1.amazonaws.com",
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com", "prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com",
+    "ecs.us-east-1.amazonaws.com", "rds.us-east-1.amazonaws.com",
     "dev-litellm-db.c9akciq32.us-east-1.rds.amazonaws.com", "master.dev-litellm.abc123.use1.cache.amazonaws.com",
+    "ip-10-0-10-5.ec2.internal", "5.10.0.10.in-addr.arpa",
 )  # fmt: skip
-# Names nothing in the VPC needs: where a stolen key or prompt would go.
-OUTSIDE_NAMES = ("exfiltrate.example.net", "raw.githubusercontent.com", "openai.com.attacker.example")
+# Names nothing in the VPC needs: where a stolen key or prompt would go, AWS-hosted ones included
+# (any account's bucket, API or instance resolves under amazonaws.com).
+OUTSIDE_NAMES = (
+    "exfiltrate.example.net", "raw.githubusercontent.com", "openai.com.attacker.example",
+    "attacker-bucket.s3.us-east-1.amazonaws.com", "abc123.execute-api.us-east-1.amazonaws.com",
+    "ec2-203-0-113-7.compute-1.amazonaws.com",
+)  # fmt: skip
 
 
 def _domain_matches(spec: str, name: str) -> bool:
@@ -1377,7 +1384,18 @@ def _domain_matches(spec: str, name: str) -> bool:
     return name.endswith(spec[1:]) if spec.startswith("*.") else name == spec
 
 
-def _dns_answer(resources: dict[str, Any], name: str) -> tuple[str, str]:
+def _domain_specs(domains: Any, values: dict[str, str]) -> list[str]:
+    """A domain list's entries as they deploy in the example account and region."""
+    known = {"AWS::Region": "us-east-1", "AWS::URLSuffix": "amazonaws.com", "AWS::AccountId": "123456789012", **values}
+    specs = []
+    for entry in as_list(domains):
+        if isinstance(entry, dict) and isinstance(entry.get("Fn::Sub"), str):
+            entry = re.sub(r"\$\{([^}]+)\}", lambda m: str(known.get(m[1], m[0])), entry["Fn::Sub"])
+        specs.append(str(entry))
+    return specs
+
+
+def _dns_answer(resources: dict[str, Any], name: str, values: dict[str, str]) -> tuple[str, str]:
     """The first rule of the VPC's rule groups that matches ``name``: (action, block response), or ("", "")."""
     groups = sorted(
         (int(a.get("Properties", {}).get("Priority", 0)), a.get("Properties", {}).get("FirewallRuleGroupId", {}))
@@ -1389,7 +1407,8 @@ def _dns_answer(resources: dict[str, Any], name: str) -> tuple[str, str]:
         rules = resources.get(group.get("Ref", "") if isinstance(group, dict) else "", {}).get("Properties", {})
         for rule in sorted(rules.get("FirewallRules", []), key=lambda r: int(r.get("Priority", 0))):
             listed = resources.get((rule.get("FirewallDomainListId") or {}).get("Ref", ""), {})
-            if any(_domain_matches(spec, name) for spec in listed.get("Properties", {}).get("Domains", [])):
+            specs = _domain_specs(listed.get("Properties", {}).get("Domains", []), values)
+            if any(_domain_matches(spec, name) for spec in specs):
                 return str(rule.get("Action")), str(rule.get("BlockResponse", ""))
     return "", ""
 
@@ -1423,11 +1442,11 @@ def the_vpc_resolves_only_the_providers_and_aws_and_logs_every_other_name(env: E
             continue
         resources = resolve_template(env.templates["network"], given).get("Resources", {})
         for needed in [host for _, host in providers if host] + list(AWS_NAMES):
-            action, _ = _dns_answer(resources, needed)
+            action, _ = _dns_answer(resources, needed, given)
             if action != "ALLOW":
                 yield f"network: with EgressDomainFilter {mode}, {needed} is not allowed ({action or 'no rule'})"
         for name in OUTSIDE_NAMES:
-            action, response = _dns_answer(resources, name)
+            action, response = _dns_answer(resources, name, given)
             if action != outside or (outside == "BLOCK" and response not in ("NODATA", "NXDOMAIN")):
                 yield f"network: with EgressDomainFilter {mode}, {name} gets {action or 'no rule'}, not {outside}"
         logged = [

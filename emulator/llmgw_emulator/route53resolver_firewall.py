@@ -43,7 +43,8 @@ __all__ = [
 _DOMAIN = re.compile(r"\*|(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?")
 _ACTIONS = {"ALLOW", "BLOCK", "ALERT"}
 _BLOCK_RESPONSES = {"NODATA", "NXDOMAIN", "OVERRIDE"}
-_RULE_KEYS = {"Priority", "FirewallDomainListId", "Action", "BlockResponse"}
+_RULE_KEYS = {"Priority", "FirewallDomainListId", "Action", "BlockResponse", "FirewallDomainRedirectionAction"}
+_REDIRECTIONS = {"INSPECT_REDIRECTION_DOMAIN", "TRUST_REDIRECTION_DOMAIN"}
 
 
 class FirewallError(JsonRESTError):
@@ -105,11 +106,17 @@ def _rules(resource_name: str, rules: list[dict[str, Any]], state: _State) -> li
         if action == "BLOCK" and rule.get("BlockResponse") not in _BLOCK_RESPONSES:
             # CreateFirewallRule: BlockResponse "is required if the rule action setting is BLOCK".
             raise FirewallError("ValidationException", f"{resource_name}: a BLOCK rule needs a BlockResponse")
+        redirection = rule.get("FirewallDomainRedirectionAction", "INSPECT_REDIRECTION_DOMAIN")
+        if redirection not in _REDIRECTIONS:
+            raise FirewallError(
+                "ValidationException", f"{resource_name}: FirewallDomainRedirectionAction {redirection!r} is unknown"
+            )
         if rule["FirewallDomainListId"] not in state.domain_lists:
             raise FirewallError(
                 "ResourceNotFoundException", f"{resource_name}: no domain list {rule['FirewallDomainListId']}"
             )
-        checked.append({**rule, "Priority": priority})
+        # CreateFirewallRule's default: every name in a CNAME chain is inspected.
+        checked.append({**rule, "Priority": priority, "FirewallDomainRedirectionAction": redirection})
     return sorted(checked, key=lambda r: r["Priority"])
 
 

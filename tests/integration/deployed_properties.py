@@ -45,6 +45,11 @@ def deployed_resources(cloudformation: Any, stack_name: str) -> list[DeployedRes
     template = load_template(cloudformation.get_template(StackName=stack_name)["TemplateBody"])
     passed = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
     values = check_parameters(template, passed)
+    # DescribeStacks gives a list parameter as text ("a,b"); a Ref of it is the list.
+    for name, slot in template.get("Parameters", {}).items():
+        kind = str(slot.get("Type", ""))
+        if (kind == "CommaDelimitedList" or kind.startswith("List<")) and isinstance(values.get(name), str):
+            values = {**values, name: values[name].split(",") if values[name] else []}
     resolved = resolve_template(template, values)
     physical = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]

@@ -342,7 +342,7 @@ def _firewall_domain_list(aws: Aws, r: DeployedResource) -> dict[str, Any]:
 def _firewall_rule_group(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     group = aws.route53resolver.get_firewall_rule_group(FirewallRuleGroupId=r.physical_id)["FirewallRuleGroup"]
     rules = aws.route53resolver.list_firewall_rules(FirewallRuleGroupId=r.physical_id)["FirewallRules"]
-    keys = ("Priority", "FirewallDomainListId", "Action", "BlockResponse")
+    keys = ("Priority", "FirewallDomainListId", "Action", "BlockResponse", "FirewallDomainRedirectionAction")
     return {"Name": group["Name"], "FirewallRules": [{k: rule[k] for k in keys if k in rule} for rule in rules]}
 
 
