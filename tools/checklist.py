@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.render import ENVIRONMENTS, EXAMPLE_OUTPUTS, ROOT
+from tools.render import ENVIRONMENTS, EXAMPLE_OUTPUTS, EXAMPLE_VARIABLES_BY_ENV, ROOT
 
 # checkov checks that really test an item's property. Checks whose names match
 # but which test something else are not here: CKV_AWS_97 is EFS transit
@@ -1172,6 +1172,59 @@ def the_admin_ui_and_every_login_answer_only_the_admin_range(env: Environment) -
     except ParameterError:
         return
     yield "alb: nothing refuses AdminUiCidr 0.0.0.0/0 in prod"
+
+
+EXAMPLE_ADMIN_UI_CIDR = EXAMPLE_VARIABLES_BY_ENV["prod"]["admin_ui_cidr"]
+
+
+def _escaped(route: str) -> str:
+    """``route`` as a client could send it past a path match that does not decode: its first letter escaped."""
+    head, rest = route[:1], route[1:]
+    return head + f"%{ord(rest[0]):02X}" + rest[1:] if rest else route
+
+
+def _waf_transform(text: str, transformations: list[dict[str, Any]]) -> str:
+    from urllib.parse import unquote
+
+    for step in sorted(transformations, key=lambda t: int(t.get("Priority", 0))):
+        kind = step.get("Type")
+        text = unquote(text) if kind == "URL_DECODE" else text.lower() if kind == "LOWERCASE" else text
+    return text
+
+
+def _waf_path_matches(statement: dict[str, Any], path: str, outside: str) -> bool:
+    """Whether a web ACL statement matches a request for ``path`` from ``outside`` (no IP set holds it)."""
+    if "AndStatement" in statement:
+        return all(_waf_path_matches(s, path, outside) for s in statement["AndStatement"].get("Statements", []))
+    if "OrStatement" in statement:
+        return any(_waf_path_matches(s, path, outside) for s in statement["OrStatement"].get("Statements", []))
+    if "NotStatement" in statement:
+        return not _waf_path_matches(statement["NotStatement"].get("Statement", {}), path, outside)
+    if "IPSetReferenceStatement" in statement:
+        return False
+    match = statement.get("ByteMatchStatement")
+    if match is None or "UriPath" not in match.get("FieldToMatch", {}):
+        return False
+    value = _waf_transform(path, match.get("TextTransformations", []))
+    wanted, where = str(match.get("SearchString")), match.get("PositionalConstraint")
+    return {"STARTS_WITH": value.startswith, "ENDS_WITH": value.endswith, "EXACTLY": value.__eq__,
+            "CONTAINS": value.__contains__}.get(str(where), lambda _: False)(wanted)  # fmt: skip
+
+
+@check(38, "admin UI only from the admins' range", ("prod",))
+def the_waf_refuses_the_admin_ui_escaped_or_in_capitals_from_outside_the_range(env: Environment) -> Iterator[Finding]:
+    """The listener matches paths as sent; the gateway decodes them. WAF must decode, then refuse."""
+    acl = env.props("alb", "WebAcl")
+    blocking = [r for r in acl.get("Rules", []) if isinstance(r, dict) and "Block" in r.get("Action", {})]
+    for route in ADMIN_UI_ROUTES:
+        for variant in (_escaped(route), route.upper()):
+            if not any(_waf_path_matches(r.get("Statement", {}), variant, "203.0.113.7") for r in blocking):
+                yield f"alb/WebAcl: {variant} (the gateway reads {route}) from outside AdminUiCidr is not blocked"
+    for name, ip_set in env.resources("AWS::WAFv2::IPSet"):
+        if ip_set.get("Properties", {}).get("Addresses") not in ([{"Ref": "AdminUiCidr"}], [EXAMPLE_ADMIN_UI_CIDR]):
+            yield f"{name}: does not hold exactly AdminUiCidr"
+    if "IPSetReferenceStatement" not in json.dumps(blocking):
+        yield "alb/WebAcl: the admin-UI rule exempts no one, or everyone: no IP set of AdminUiCidr"
 
 
 # Each rotation function's role path (database stack), which the secrets' policies name.

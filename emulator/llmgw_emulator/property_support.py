@@ -265,6 +265,7 @@ CARRIED: dict[str, set[str]] = {
     "AWS::SecretsManager::Secret": {"Description", "GenerateSecretString", "KmsKeyId", "Name", "SecretString"},
     "AWS::SecretsManager::SecretTargetAttachment": {"SecretId", "TargetId", "TargetType"},
     "AWS::SecretsManager::ResourcePolicy": {"BlockPublicPolicy", "ResourcePolicy", "SecretId"},
+    "AWS::WAFv2::IPSet": {"Addresses", "Description", "IPAddressVersion", "Name", "Scope"},
     "AWS::WAFv2::LoggingConfiguration": {"LogDestinationConfigs", "LoggingFilter", "RedactedFields", "ResourceArn"},
     "AWS::WAFv2::WebACL": {"DefaultAction", "Name", "Rules", "Scope", "VisibilityConfig"},
     "AWS::WAFv2::WebACLAssociation": {"ResourceArn", "WebACLArn"},

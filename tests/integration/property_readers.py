@@ -740,6 +740,12 @@ def _record_set(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     }
 
 
+def _ip_set(aws: Aws, r: DeployedResource) -> dict[str, Any]:
+    name, set_id, scope = r.physical_id.split("|")
+    found = aws.wafv2.get_ip_set(Name=name, Id=set_id, Scope=scope)["IPSet"]
+    return {key: found.get(key) for key in ("Name", "Description", "IPAddressVersion", "Addresses")} | {"Scope": scope}
+
+
 def _web_acl(aws: Aws, r: DeployedResource) -> dict[str, Any]:
     name, acl_id, scope = r.physical_id.split("|")
     acl = aws.wafv2.get_web_acl(Name=name, Id=acl_id, Scope=scope)["WebACL"]
@@ -921,6 +927,7 @@ READERS: dict[str, Callable[[Aws, DeployedResource], dict[str, Any]]] = {
     "AWS::SecretsManager::Secret": _secret,
     "AWS::SecretsManager::SecretTargetAttachment": _target_attachment,
     "AWS::SecretsManager::ResourcePolicy": _secret_resource_policy,
+    "AWS::WAFv2::IPSet": _ip_set,
     "AWS::WAFv2::LoggingConfiguration": _waf_logging,
     "AWS::WAFv2::WebACL": _web_acl,
     "AWS::WAFv2::WebACLAssociation": _web_acl_association,

@@ -13,6 +13,7 @@ https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-ba
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -45,11 +46,25 @@ def _matches(statement: dict[str, Any], path: str, labels: set[str]) -> bool:
         match = statement["LabelMatchStatement"]
         assert match["Scope"] == "LABEL"
         return match["Key"] in labels
+    if "IPSetReferenceStatement" in statement:
+        return False  # every request here comes from outside AdminUiCidr
     if "ByteMatchStatement" in statement:
         match = statement["ByteMatchStatement"]
         assert "UriPath" in match["FieldToMatch"], "only URI path matches are modelled here"
+        value = path
+        for step in sorted(match["TextTransformations"], key=lambda t: int(t["Priority"])):
+            assert step["Type"] in ("NONE", "URL_DECODE", "LOWERCASE"), step
+            value = (
+                unquote(value)
+                if step["Type"] == "URL_DECODE"
+                else value.lower()
+                if step["Type"] == "LOWERCASE"
+                else value
+            )
+        if match["PositionalConstraint"] == "CONTAINS":
+            return match["SearchString"] in value
         assert match["PositionalConstraint"] == "STARTS_WITH"
-        return path.startswith(match["SearchString"])
+        return value.startswith(match["SearchString"])
     raise AssertionError(f"statement not modelled by this test: {list(statement)}")
 
 
@@ -124,3 +139,16 @@ def test_waf__every_counted_body_rule_is_matched_by_label_after_its_group(acl):
     managed = [int(r["Priority"]) for r in acl["Rules"] if "ManagedRuleGroupStatement" in r["Statement"]]
     labelled = [int(r["Priority"]) for r in acl["Rules"] if "LabelMatchStatement" in repr(r["Statement"])]
     assert labelled and min(labelled) > max(managed)
+
+
+@pytest.mark.parametrize(
+    "path", ["/%75i/", "/UI/", "/%6Cogin", "/v2/LOGIN", "/sso/%6Bey/generate", "/%6Fnboarding/get_token"]
+)
+def test_waf__the_admin_ui_escaped_or_in_capitals__is_blocked_from_outside_the_admins_range(acl, path):
+    """The listener's rules match the path as sent; the gateway decodes it, so WAF must decode first."""
+    assert evaluate(acl, path, set()) == "Block"
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/models", "/health/liveliness"])
+def test_waf__the_api_from_anywhere__is_not_taken_for_the_admin_ui(acl, path):
+    assert evaluate(acl, path, set()) == "Allow"
