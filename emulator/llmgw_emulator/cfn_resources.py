@@ -1513,7 +1513,8 @@ class IPSet(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         ip_set = self.ip_set
-        wafv2_backends[account_id][region_name].delete_ip_set(ip_set.name, self.scope, ip_set.ip_set_id, ip_set.lock_token)
+        backend = wafv2_backends[account_id][region_name]
+        backend.delete_ip_set(ip_set.name, self.scope, ip_set.ip_set_id, ip_set.lock_token)
 
 
 def _referenced_ip_sets_exist(rules: Any, account_id: str, region_name: str) -> None:
