@@ -1333,7 +1333,7 @@ class BucketPolicy(CloudFormationModel):
 
 
 def _as_api_blobs(node: Any) -> Any:
-    """A ByteMatchStatement's SearchString as the API carries it, base64; CloudFormation's template has the text.
+    """Rules as the API carries them: a ByteMatchStatement's SearchString base64 (the template has the text).
 
     moto keeps what it is given and returns it as is, and SDKs decode the blob from base64.
     """
@@ -1348,6 +1348,11 @@ def _as_api_blobs(node: Any) -> Any:
         match = dict(converted["ByteMatchStatement"])
         match["SearchString"] = base64.b64encode(match["SearchString"].encode()).decode()
         converted["ByteMatchStatement"] = match
+    # CloudFormation spells an IP set reference's ARN "Arn"; the API "ARN", and SDKs drop the other.
+    # https://docs.aws.amazon.com/waf/latest/APIReference/API_IPSetReferenceStatement.html
+    reference = converted.get("IPSetReferenceStatement")
+    if isinstance(reference, dict) and "Arn" in reference:
+        converted["IPSetReferenceStatement"] = {("ARN" if k == "Arn" else k): v for k, v in reference.items()}
     return converted
 
 

@@ -754,13 +754,13 @@ def _web_acl(aws: Aws, r: DeployedResource) -> dict[str, Any]:
 
 
 def _text(node: Any) -> Any:
-    """WAF's blobs (a ByteMatchStatement's SearchString) as the text the template wrote."""
+    """WAF's answer as the template wrote it: blobs (a SearchString) as text, an IP set reference's ARN as Arn."""
     if isinstance(node, bytes):
         return node.decode()
     if isinstance(node, list):
         return [_text(item) for item in node]
     if isinstance(node, dict):
-        return {key: _text(value) for key, value in node.items()}
+        return {("Arn" if key == "ARN" else key): _text(value) for key, value in node.items()}
     return node
 
 

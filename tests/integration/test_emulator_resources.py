@@ -593,3 +593,30 @@ def test_dns_firewall__a_domain_that_is_no_domain_specification_fails_the_create
     stack = create(emulator, resources)
     reasons = " ".join(e.get("ResourceStatusReason", "") for e in stack["Events"])
     assert "'https://api.openai.com/v1' is not a domain specification" in reasons, reasons
+
+
+# ---- WAF IP sets ----------------------------------------------------------------------------
+
+
+def _acl_referencing(arn: Any) -> dict[str, Any]:
+    seen = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "m"}
+    rule = {"Name": "r", "Priority": 0, "Action": {"Block": {}}, "VisibilityConfig": seen,
+            "Statement": {"NotStatement": {"Statement": {"IPSetReferenceStatement": {"Arn": arn}}}}}  # fmt: skip
+    return {"Type": "AWS::WAFv2::WebACL", "Properties": {"Name": _name(), "Scope": "REGIONAL",
+            "DefaultAction": {"Allow": {}}, "VisibilityConfig": seen, "Rules": [rule]}}  # fmt: skip
+
+
+def test_ip_set__a_rule_reads_back_naming_it_and_one_naming_no_ip_set_fails_the_create(emulator):
+    ip_set = {"Type": "AWS::WAFv2::IPSet", "Properties": {"Name": _name(), "Scope": "REGIONAL",
+              "IPAddressVersion": "IPV4", "Addresses": ["198.51.100.0/24"]}}  # fmt: skip
+    stack = create(emulator, {"Admins": ip_set, "Acl": _acl_referencing({"Fn::GetAtt": ["Admins", "Arn"]})},
+                   {"Set": {"Value": {"Fn::GetAtt": ["Admins", "Arn"]}}, "Acl": {"Value": {"Ref": "Acl"}}})  # fmt: skip
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack["Events"][0]
+    name, acl_id, scope = stack["Out"]["Acl"].split("|")
+    (rule,) = emulator.client("wafv2").get_web_acl(Name=name, Id=acl_id, Scope=scope)["WebACL"]["Rules"]
+    assert rule["Statement"]["NotStatement"]["Statement"]["IPSetReferenceStatement"]["ARN"] == stack["Out"]["Set"]
+
+    missing = "arn:aws:wafv2:us-east-1:123456789012:regional/ipset/nobody/0123456789"
+    refused = create(emulator, {"Acl": _acl_referencing(missing)})
+    reasons = " ".join(e.get("ResourceStatusReason", "") for e in refused["Events"])
+    assert refused["StackStatus"] == "ROLLBACK_COMPLETE" and "WAFNonexistentItemException" in reasons, reasons
