@@ -392,8 +392,8 @@ def wait_for_rotation(url: str, version_id: str, timeout: float) -> dict[str, An
 
 
 ROTATING = (
-    "the rotating ones are master-key and database, and ui-password where launched with "
-    "--var ui_password_rotation_days=N"
+    "the rotating ones are master-key and database, and ui-password once launched with "
+    "make local VARS=ui_password_rotation_days=N (sceptre --var ui_password_rotation_days=N)"
 )
 
 
