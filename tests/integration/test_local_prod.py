@@ -127,15 +127,24 @@ def test_launch_prod__the_admin_ui_and_its_logins_answer_only_admin_ui_cidr(emul
 
 
 def test_launch_prod__waf_protects_the_load_balancer(emulator, prod):
+    from tools.local import LOCAL_CLIENT_CIDR
+
     wafv2 = emulator.client("wafv2")
     acl = wafv2.get_web_acl_for_resource(ResourceArn=prod["LoadBalancerArn"])["WebACL"]
     rules = {rule["Name"]: rule for rule in acl["Rules"]}
-    assert set(rules) == {"rate-limit-per-ip", "aws-common-rules", "aws-known-bad-inputs", "body-rules-outside-the-api"}
+    assert set(rules) == {"rate-limit-per-ip", "aws-common-rules", "aws-known-bad-inputs", "body-rules-outside-the-api",
+                          "admin-ui-from-admins-only"}  # fmt: skip
     overrides = rules["aws-common-rules"]["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
     assert {o["Name"] for o in overrides} == {
         "SizeRestrictions_BODY", "CrossSiteScripting_BODY", "GenericLFI_BODY", "GenericRFI_BODY", "EC2MetaDataSSRF_BODY"
     }  # fmt: skip
     assert rules["body-rules-outside-the-api"]["Action"] == {"Block": {}}
+    # the admin UI's rule exempts exactly the IP set that holds AdminUiCidr
+    admins = rules["admin-ui-from-admins-only"]["Statement"]["AndStatement"]["Statements"][0]
+    arn = admins["NotStatement"]["Statement"]["IPSetReferenceStatement"]["ARN"]
+    (ip_set,) = [s for s in wafv2.list_ip_sets(Scope="REGIONAL")["IPSets"] if s["ARN"] == arn]
+    held = wafv2.get_ip_set(Name=ip_set["Name"], Id=ip_set["Id"], Scope="REGIONAL")["IPSet"]["Addresses"]
+    assert held == [LOCAL_CLIENT_CIDR]  # the launch's admin_ui_cidr
 
 
 def test_launch_prod__waf_logs_blocked_and_counted_requests_without_api_keys(emulator, prod):
