@@ -28,30 +28,40 @@ LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
 
-.PHONY: help venv emulator-venv gateway-venv gateway-lock schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render rds-ca-bundle rehearse-pipelines clean
+.PHONY: help venv emulator-venv gateway-venv lock schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render rds-ca-bundle rehearse-pipelines clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps -e .
-	$(BIN)/pip check
+# Every environment is made by uv from a hash-locked file (`make lock` compiles them all): a
+# republished or compromised release of any package fails the install instead of running, and
+# uv installs in seconds what pip took minutes for. uv itself is pinned, and fetched once with pip.
+UV_VERSION := 0.13.8
+UV := .venv-uv/bin/uv
+UV_SYNC = $(UV) pip sync --quiet --require-hashes --python
+$(UV):
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
+		--target .venv-uv 'uv==$(UV_VERSION)'
+
+# .venv keeps pip (it is in the lock): the upload_lambdas hook installs each function's
+# requirements for Lambda's platform with it.
+$(STAMP): requirements.lock pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV_SYNC) $(BIN)/python requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(UV) pip check --quiet --python $(BIN)/python
 	touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned tools and this repository's Sceptre plugins
 
 # moto[server] cannot share a venv with taskcat, so the emulator has its own. Beside
 # it, the SDK Lambda's python3.12 runtime bundles (boto3), for the functions it runs.
-$(EMULATOR_STAMP): emulator/requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(EMULATOR_VENV)
-	$(EMULATOR_VENV)/bin/pip install --quiet --upgrade pip
-	$(EMULATOR_VENV)/bin/pip install --quiet -r emulator/requirements.txt
-	$(EMULATOR_VENV)/bin/pip install --quiet --no-deps -e .
-	$(EMULATOR_VENV)/bin/pip install --quiet --target $(EMULATOR_VENV)/lambda-runtimes/python3.12 \
-		--python-version 3.12 --only-binary=:all: "boto3==$$(sed -n 's/^boto3==//p' emulator/requirements.txt)"
+$(EMULATOR_STAMP): emulator/requirements.lock emulator/lambda-runtime.txt pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(EMULATOR_VENV)
+	$(UV_SYNC) $(EMULATOR_VENV)/bin/python emulator/requirements.lock
+	$(UV) pip install --quiet --python $(EMULATOR_VENV)/bin/python --no-deps -e .
+	$(UV) pip install --quiet --require-hashes --target $(EMULATOR_VENV)/lambda-runtimes/python3.12 \
+		--python-version 3.12 --only-binary :all: -r emulator/lambda-runtime.txt
 	touch $@
 
 emulator-venv: $(EMULATOR_STAMP) ## Create .venv-emulator with moto's server
@@ -84,38 +94,43 @@ $(REDIS_SERVER):
 
 # The LiteLLM proxy from PyPI at the image's pinned release. prisma (the Python
 # package) lets the proxy answer auth errors without a database.
-# Every package and its hash, compiled from requirements-gateway.in (make gateway-lock): a
+# Every package and its hash, compiled from requirements-gateway.in (make lock): a
 # republished or compromised release of any dependency fails the install instead of running.
-$(GATEWAY_STAMP): requirements-gateway.txt
-	$(PYTHON) -m venv $(GATEWAY_VENV)
-	$(GATEWAY_VENV)/bin/pip install --quiet --upgrade pip
-	$(GATEWAY_VENV)/bin/pip install --quiet --require-hashes -r requirements-gateway.txt
+$(GATEWAY_STAMP): requirements-gateway.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(GATEWAY_VENV)
+	$(UV_SYNC) $(GATEWAY_VENV)/bin/python requirements-gateway.txt
 	touch $@
 
 gateway-venv: $(GATEWAY_STAMP) ## Create .venv-gateway with the pinned LiteLLM proxy, every package hash-checked
 
-gateway-lock: ## Recompile requirements-gateway.txt (with hashes) after changing LITELLM_VERSION or requirements-gateway.in
-	$(PYTHON) -m venv .venv-uv
-	.venv-uv/bin/pip install --quiet 'uv==0.9.30'
-	mkdir -p build && echo 'litellm==$(LITELLM_VERSION)' > build/gateway-release.txt
-	.venv-uv/bin/uv pip compile requirements-gateway.in --constraint build/gateway-release.txt --generate-hashes \
-		--universal --python-version 3.11 --no-header --quiet -o requirements-gateway.txt
-
 # check-jsonschema needs jsonschema 4, which taskcat's venv cannot hold.
-$(SCHEMA_STAMP):
-	$(PYTHON) -m venv $(SCHEMA_VENV)
-	$(SCHEMA_VENV)/bin/pip install --quiet --upgrade pip
-	$(SCHEMA_VENV)/bin/pip install --quiet 'check-jsonschema==0.39.0'
+$(SCHEMA_STAMP): requirements-schema.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(SCHEMA_VENV)
+	$(UV_SYNC) $(SCHEMA_VENV)/bin/python requirements-schema.txt
 	touch $@
 
 schema-venv: $(SCHEMA_STAMP) ## Create .venv-schema with check-jsonschema, for the pipeline checks
 
 # checkov pins its own networkx, boto3 and jsonschema; a venv of its own keeps them apart.
-$(CHECKOV_STAMP):
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==3.3.30'
+$(CHECKOV_STAMP): requirements-checkov.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(CHECKOV_VENV)
+	$(UV_SYNC) $(CHECKOV_VENV)/bin/python requirements-checkov.txt
 	touch $@
+
+# Each lock from its input, for every platform and Python 3.11 on: requirements.txt and
+# emulator/requirements.txt (direct pins), emulator/lambda-runtime.in (for Lambda's Python 3.12),
+# requirements-gateway.in (with image/build-args' LiteLLM release), requirements-schema.in and
+# requirements-checkov.in. The gateway's lock is the one to recompile alone when LiteLLM moves:
+# its input names no other pin.
+LOCK = $(UV) pip compile --quiet --universal --generate-hashes --no-header --python-version
+lock: | $(UV) ## Recompile every hash-locked requirements file from its input (after changing a pin or LITELLM_VERSION)
+	mkdir -p build && echo 'litellm==$(LITELLM_VERSION)' > build/gateway-release.txt
+	$(LOCK) 3.11 requirements.txt -o requirements.lock
+	$(LOCK) 3.11 emulator/requirements.txt -o emulator/requirements.lock
+	$(LOCK) 3.12 emulator/lambda-runtime.in -o emulator/lambda-runtime.txt
+	$(LOCK) 3.11 requirements-gateway.in --constraint build/gateway-release.txt -o requirements-gateway.txt
+	$(LOCK) 3.11 requirements-schema.in -o requirements-schema.txt
+	$(LOCK) 3.11 requirements-checkov.in -o requirements-checkov.txt
 
 checkov-venv: $(CHECKOV_STAMP) ## Create .venv-checkov with checkov, for the security gate
 
