@@ -16,7 +16,7 @@ LOCKS = {
     "requirements-gateway.txt": ("requirements-gateway.in", ".venv-gateway"),
     "requirements-schema.txt": ("requirements-schema.in", ".venv-schema"),
     "requirements-checkov.txt": ("requirements-checkov.in", ".venv-checkov"),
-    "emulator/lambda-runtime.txt": ("emulator/lambda-runtime.in", ".venv-emulator/lambda-runtimes/python3.12"),
+    "emulator/lambda-runtime.txt": ("emulator/requirements.txt", ".venv-emulator/lambda-runtimes/python3.12"),
 }
 
 
@@ -61,7 +61,10 @@ def test_lock__holds_each_pin_of_its_input_at_that_version(lock):
     source, _ = LOCKS[lock]
     requirements = _requirements(lock)
 
-    for name, version in _direct_pins(source).items():
+    pins = _direct_pins(source)
+    if lock == "emulator/lambda-runtime.txt":  # Lambda's runtime bundles boto3 alone, at the emulator's release
+        pins = {"boto3": pins["boto3"]}
+    for name, version in pins.items():
         assert requirements.get(name, ("absent",))[0] == version, f"{source} pins {name}=={version}: run make lock"
 
 
