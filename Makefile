@@ -159,10 +159,10 @@ bench: $(GATEWAY_STAMP) $(REDIS_SERVER) ## Load-test the gateway: production set
 rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run the Azure DevOps pipelines' compiled steps against a fresh local emulator, scenario by scenario (~4 min)
 	$(BIN)/python -m tools.pipeline_rehearse $(SCENARIOS)
 
-test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run every test (unit and integration)
+test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run the unit and integration tests (make lint runs tests/lint, the gates' own tests)
 	$(BIN)/pytest
 
-unit: $(STAMP) $(SCHEMA_STAMP) $(CHECKOV_STAMP) ## Run the fast tests only (unit tests; about 7 min, most of it checkov)
+unit: $(STAMP) ## Run the fast tests only: tests/unit, with .venv alone
 	$(BIN)/pytest tests/unit
 
 rds-ca-bundle: $(STAMP) ## Refresh image/rds-ca/<region>.pem from AWS's published RDS CA bundle (needs truststore.pki.rds.amazonaws.com)
@@ -189,8 +189,8 @@ security: $(STAMP) $(CHECKOV_STAMP) ## checkov over the specialised renders, the
 		$(foreach d,config templates image azure-devops lambdas hooks resolvers tools emulator,--directory $(d))
 	@echo "checkov: $$(ls $(SPECIALISED)/*/*.json | wc -l) specialised templates, 0 unsuppressed findings"
 	$(BIN)/python -m tools.checklist
-	$(BIN)/python -m tools.mutations --json build/security/mutations.json
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_security_checklist.py tests/unit/test_replacement_guard.py
+	$(BIN)/pytest -q -p no:cacheprovider tests/lint/test_checkov.py tests/lint/test_mutations.py \
+		tests/unit/test_security_checklist.py tests/unit/test_replacement_guard.py
 	$(BIN)/python -m tools.replacement_guard --against $(GUARD_BASE)
 
 lint: render taskcat-build security $(SCHEMA_STAMP) ## ruff, hadolint, the pipelines, taskcat lint, cfn-lint over the ten renders, the security gate
@@ -198,6 +198,7 @@ lint: render taskcat-build security $(SCHEMA_STAMP) ## ruff, hadolint, the pipel
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint image/Dockerfile
 	$(BIN)/python -m tools.pipeline_lint azure-devops
+	$(BIN)/pytest -q -p no:cacheprovider tests/lint/test_pipeline_schema.py
 	$(BIN)/taskcat lint
 	@echo "cfn-lint: $$(ls $(RENDERED)/*/*.deploy.yaml | wc -l) rendered templates, with each environment's parameters"
 	$(BIN)/cfn-lint --include-checks I --non-zero-exit-code warning --format parseable \

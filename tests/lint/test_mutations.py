@@ -1,4 +1,8 @@
-"""The security gate proves what it claims: each checklist item, broken in a copy, makes the gate fail naming it."""
+"""The security gate proves what it claims: each checklist item, broken in a copy, makes the gate fail naming it.
+
+The harness runs checkov over every mutated copy (about 2.5 min), so `make lint` (make security) runs these,
+not `make test`.
+"""
 
 from __future__ import annotations
 
