@@ -35,7 +35,7 @@ class ProtectStack(Hook):
             raise InvalidHookArgumentTypeError(
                 f"!protect_stack needs the path of a stack policy file, relative to the project; got {self.argument!r}"
             )
-        from .stack_state import failed_launch
+        from llmgw.stacks import failed_launch
 
         failed = failed_launch(self.stack)
         if failed and "does not exist" in failed:

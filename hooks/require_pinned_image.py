@@ -32,7 +32,7 @@ class RequirePinnedImage(Hook):
             InvalidHookArgumentValueError: the argument names no build context.
             UnpinnedBaseImageError: no digest is pinned.
         """
-        from llmgw_hooks.image_build import DIGEST_ARG, ImageDefinition, ImageError
+        from llmgw.images.build import DIGEST_ARG, ImageDefinition, ImageError
 
         context = Path(self.stack.stack_group_config.get("project_path", ".")) / str(self.argument or "")
         if not self.argument or not (context / "Dockerfile").is_file():

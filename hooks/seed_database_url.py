@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
+from sceptre.exceptions import InvalidHookArgumentTypeError, SceptreException
 from sceptre.hooks import Hook
+
+
+class DatabaseUrlSeedingError(SceptreException):
+    """The database secret could not be completed; the message names the secret, never its value."""
 
 
 class SeedDatabaseUrl(Hook):
@@ -23,28 +25,30 @@ class SeedDatabaseUrl(Hook):
     """
 
     def run(self) -> None:
-        """Write DATABASE_URL if it is absent or differs from the fields."""
-        from .stack_state import failed_launch
+        """Write DATABASE_URL if it is absent or differs from the fields.
+
+        Raises:
+            InvalidHookArgumentTypeError: the hook was given an argument (it takes none), or the stack
+                has no ``DatabaseSecretArn`` parameter to find the secret by.
+            DatabaseUrlSeedingError: the secret lacks a field the URL needs, or is not JSON.
+        """
+        if self.argument not in (None, ""):  # a bare tag reads as either
+            raise InvalidHookArgumentTypeError(f"!seed_database_url takes no argument; got {self.argument!r}")
+        arn = self.stack.parameters.get("DatabaseSecretArn")
+        if not arn:
+            raise InvalidHookArgumentTypeError(
+                f"{self.stack.name}: !seed_database_url needs the stack parameter DatabaseSecretArn"
+            )
+        from llmgw.secrets.seeding import seed_database_url_secret
+        from llmgw.secrets.store import SecretFormatError
+        from llmgw.secrets.values import SecretValueError
+        from llmgw.stacks import failed_launch
 
         failed = failed_launch(self.stack)
         if failed:
             self.logger.error("secret database: skipped: %s", failed)
             return
-        seed_database_url_secret(
-            self.stack.connection_manager, self.stack.parameters["DatabaseSecretArn"], self.stack.region, self.logger
-        )
-
-
-def seed_database_url_secret(manager: Any, arn: str, region: str, logger: logging.Logger) -> None:
-    """The hook's work through ``manager`` (Sceptre's ``ConnectionManager.call`` shape): taskcat runs use it too."""
-    from .secret_store import read_json, rotation_in_progress, write_json
-    from .secret_values import seed_database_url
-
-    if rotation_in_progress(manager, arn):
-        logger.warning("secret database: rotation in progress; DATABASE_URL left to it")
-        return
-    current = read_json(manager, arn)
-    wanted, report = seed_database_url(current, region)
-    if wanted != current:
-        write_json(manager, arn, wanted)
-    logger.info("secret database: %s", report)
+        try:
+            seed_database_url_secret(self.stack.connection_manager, arn, self.stack.region, self.logger)
+        except (SecretFormatError, SecretValueError) as err:
+            raise DatabaseUrlSeedingError(f"{self.stack.name}: secret database: {err}") from None

@@ -2,61 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import os
-from typing import Any
 
-from sceptre.exceptions import SceptreException
+from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError, SceptreException
 from sceptre.hooks import Hook
+
+PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")
 
 
 class SecretSeedingError(SceptreException):
     """A secret could not be seeded; the message names the key, never its value."""
-
-
-def seed_security_secrets(
-    manager: Any, outputs: dict[str, str], offered: dict[str, str], overwrite: bool, logger: logging.Logger
-) -> None:
-    """Fill the security stack's secrets (named by its ``outputs``) as the hook does, through ``manager``.
-
-    ``manager`` is anything with Sceptre's ``ConnectionManager.call(service, command, kwargs)``; the
-    taskcat run (tools/taskcat_gateway.py) passes a boto3 one. Logs key names, never a value.
-
-    Raises:
-        SecretValueError: an offered provider key is unusable; the message starts with the secret's label.
-    """
-    from .secret_store import read_json, write_json
-    from .secret_values import SecretValueError, seed_master_key, seed_provider_keys, seed_ui_password
-
-    plans = {
-        "master-key": (outputs["MasterKeySecretArn"], seed_master_key),
-        "ui-password": (outputs["UiPasswordSecretArn"], seed_ui_password),
-        "api-keys": (outputs["ApiKeysSecretArn"], lambda current: seed_provider_keys(current, offered, overwrite)),
-    }
-    for label, (arn, seed) in plans.items():
-        current = read_json(manager, arn)
-        try:
-            wanted, report = seed(current)
-        except SecretValueError as err:
-            raise SecretValueError(f"{label}: {err}") from None
-        # The task role may invoke Bedrock only in the stack's BedrockRegion: a secret naming another
-        # region would make every Bedrock call fail with AccessDeniedException, so nothing is written.
-        allowed, stored = outputs.get("BedrockRegion"), str(wanted.get("AWS_BEDROCK_REGION", "")).strip()
-        if label == "api-keys" and allowed and stored and stored != allowed:
-            raise SecretValueError(
-                f"{label}: AWS_BEDROCK_REGION is {stored}, but the task role may call Bedrock only in {allowed}"
-                f" (BedrockRegion): launch with --var bedrock_region={stored}, or store {allowed}"
-                f" (AWS_BEDROCK_REGION={allowed} and --var overwrite_provider_keys=true)"
-            )
-        if wanted != current:
-            write_json(manager, arn, wanted)
-        logger.info("secret %s: %s", label, report)
-        if report.missing:
-            logger.warning(
-                "secret %s: %s not set in this shell; export it and launch again to store it",
-                label,
-                ", ".join(report.missing),
-            )
 
 
 class SeedSecrets(Hook):
@@ -84,36 +39,45 @@ class SeedSecrets(Hook):
         """Seed the three secrets named by the stack's outputs.
 
         Raises:
-            SecretSeedingError: an offered provider key is unusable (names the key only).
+            InvalidHookArgumentTypeError: the argument is not a mapping.
+            InvalidHookArgumentValueError: it names another key, or overwrite_provider_keys is not true/false.
+            SecretSeedingError: an offered provider key is unusable (names the key only), or a stored
+                value is not JSON (names the secret).
         """
-        from .pipeline_macros import UnexpandedMacroError, refuse_macro
-        from .secret_values import SecretValueError
-        from .stack_state import failed_launch
+        overwrite = self._overwrite()
+        from llmgw.pipeline_macros import UnexpandedMacroError, refuse_macro
+        from llmgw.secrets.seeding import seed_security_secrets
+        from llmgw.secrets.store import SecretFormatError
+        from llmgw.secrets.values import SecretValueError
+        from llmgw.stacks import failed_launch, stack_outputs
 
         failed = failed_launch(self.stack)
         if failed:
             self.logger.error("secrets: skipped: %s", failed)
             return
-
-        argument = self.argument if isinstance(self.argument, dict) else {}
-        overwrite = str(argument.get("overwrite_provider_keys", "false")).lower() == "true"
-        outputs = self._outputs()
-        offered = {
-            key: os.environ.get(key, "") for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")
-        }
-        for key, value in offered.items():
-            try:
-                refuse_macro(key, value, self.stack.name.split("/")[0])
-            except UnexpandedMacroError as err:
-                raise SecretSeedingError(f"{self.stack.name}: {err}") from None
+        offered = {key: os.environ.get(key, "") for key in PROVIDER_KEYS}
         try:
+            for key, value in offered.items():
+                refuse_macro(key, value, self.stack.name.split("/")[0])
+            outputs = stack_outputs(self.stack.connection_manager, self.stack.external_name)
             seed_security_secrets(self.stack.connection_manager, outputs, offered, overwrite, self.logger)
-        except SecretValueError as err:
+        except (UnexpandedMacroError, SecretValueError, SecretFormatError) as err:
             raise SecretSeedingError(f"{self.stack.name}: {err}") from None
 
-    def _outputs(self) -> dict[str, str]:
-        response = self.stack.connection_manager.call(
-            service="cloudformation", command="describe_stacks", kwargs={"StackName": self.stack.external_name}
-        )
-        (stack,) = response["Stacks"]
-        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    def _overwrite(self) -> bool:
+        argument = {} if self.argument in (None, "") else self.argument
+        if not isinstance(argument, dict):
+            raise InvalidHookArgumentTypeError(
+                f"!seed_secrets takes a mapping such as {{overwrite_provider_keys: 'false'}}; got {argument!r}"
+            )
+        unknown = sorted(set(argument) - {"overwrite_provider_keys"})
+        if unknown:
+            raise InvalidHookArgumentValueError(
+                f"!seed_secrets knows only overwrite_provider_keys; got {', '.join(map(str, unknown))}"
+            )
+        value = str(argument.get("overwrite_provider_keys", "false")).strip().lower()
+        if value not in ("true", "false"):
+            raise InvalidHookArgumentValueError(
+                f"!seed_secrets: overwrite_provider_keys must be true or false; got {value!r}"
+            )
+        return value == "true"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sceptre.exceptions import SceptreException
+from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError, SceptreException
 from sceptre.hooks import Hook
 
 
@@ -31,15 +31,28 @@ class UploadLambdas(Hook):
         """Build and upload what is missing.
 
         Raises:
+            InvalidHookArgumentTypeError: the argument is not a folder name or a list of them.
+            InvalidHookArgumentValueError: a folder is missing, or the stack has no ArtifactBucketName.
             LambdaUploadError: a zip could not be built or the upload failed.
         """
         from botocore.exceptions import ClientError
 
-        from .lambda_package import LambdaPackageError, build_zip, check_trust, code_key
+        from llmgw.lambda_package import LambdaPackageError, build_zip, check_trust, code_key
 
-        names = self.argument if isinstance(self.argument, list) else [self.argument]
         project = Path(self.stack.stack_group_config.get("project_path", "."))
-        bucket = self.stack.parameters["ArtifactBucketName"]
+        names = self.argument if isinstance(self.argument, list) else [self.argument]
+        if not names or not all(isinstance(n, str) and n.strip() for n in names):
+            raise InvalidHookArgumentTypeError(
+                f"!upload_lambdas takes a function's folder under lambdas/, or a list of them; got {self.argument!r}"
+            )
+        missing = [n for n in names if not (project / "lambdas" / n).is_dir()]
+        if missing:
+            raise InvalidHookArgumentValueError(f"!upload_lambdas: no folder lambdas/{missing[0]} in the project")
+        bucket = self.stack.parameters.get("ArtifactBucketName")
+        if not bucket:
+            raise InvalidHookArgumentValueError(
+                f"{self.stack.name}: !upload_lambdas needs the stack parameter ArtifactBucketName"
+            )
         manager = self.stack.connection_manager
         for name in names:
             try:

@@ -27,9 +27,14 @@ class ImageTag(Resolver):
         Raises:
             InvalidConfigFileError: the argument is not a context directory with a Dockerfile.
         """
-        from llmgw_hooks.image_build import ImageDefinition, ImageError, platform_for
+        from llmgw.images.build import ImageDefinition, ImageError, platform_for
 
         argument = self.argument if isinstance(self.argument, dict) else {"context": self.argument}
+        unknown = sorted(set(argument) - {"context", "architecture", "override"})
+        if unknown:
+            raise InvalidConfigFileError(
+                f"{self.stack.name}: !image_tag knows context, architecture and override; got {', '.join(unknown)}"
+            )
         if argument.get("override"):
             return str(argument["override"])
         project = Path(self.stack.stack_group_config.get("project_path", "."))

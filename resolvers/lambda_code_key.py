@@ -20,7 +20,7 @@ class LambdaCodeKey(Resolver):
         Raises:
             InvalidConfigFileError: the argument names no function directory.
         """
-        from llmgw_hooks.lambda_package import LambdaPackageError, code_key
+        from llmgw.lambda_package import LambdaPackageError, code_key
 
         project = Path(self.stack.stack_group_config.get("project_path", "."))
         try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from llmgw_hooks.parameter_check import check_parameters
+from llmgw.parameters import check_parameters
 from tools.render import ENVIRONMENTS, RenderedStack, render_environment
 from tools.resolve import resolve_template
 

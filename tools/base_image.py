@@ -2,7 +2,7 @@
 
     python -m tools.base_image verify [--context image]
 
-The checks are ``llmgw_hooks.image_signature.verify``; the image pipeline's build runs them
+The checks are ``llmgw.images.signature.verify``; the image pipeline's build runs them
 through ``tools.ops push-image``. Failures end in one line and exit status 1.
 """
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    from llmgw_hooks.image_signature import BaseImageError, verify
+    from llmgw.images.signature import BaseImageError, verify
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)

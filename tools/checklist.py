@@ -1092,7 +1092,7 @@ def _launched_with(env: Environment, stack: str, changes: dict[str, str]) -> dic
         Missing: no template to probe.
         ParameterError: the template's constraints or Rules refuse them.
     """
-    from llmgw_hooks.parameter_check import check_parameters
+    from llmgw.parameters import check_parameters
 
     template, values = env.templates.get(stack), env.parameters.get(stack)
     if template is None or values is None:
@@ -1105,7 +1105,7 @@ PUBLIC_RANGES = ("0.0.0.0/0", "::/0")
 
 @check(37, "no cleartext from the internet")
 def plain_http_is_open_only_to_the_configured_clients_never_to_the_internet(env: Environment) -> Iterator[Finding]:
-    from llmgw_hooks.parameter_check import ParameterError
+    from llmgw.parameters import ParameterError
 
     for name, group in env.resources("AWS::EC2::SecurityGroup"):
         for rule in group.get("Properties", {}).get("SecurityGroupIngress", []):
@@ -1143,7 +1143,7 @@ def _condition_values(rule: dict[str, Any], field_name: str) -> list[str] | None
 
 @check(38, "admin UI only from the admins' range", ("prod",))
 def the_admin_ui_and_every_login_answer_only_the_admin_range(env: Environment) -> Iterator[Finding]:
-    from llmgw_hooks.parameter_check import ParameterError
+    from llmgw.parameters import ParameterError
 
     rules = _listener_rules(env)
     for route in ADMIN_UI_ROUTES:
@@ -1293,7 +1293,7 @@ def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operat
 @check(40, "refused secret reads page the alarm topic")
 def a_refused_read_of_a_secret_pages_the_alarm_topic_where_a_trail_exists(env: Environment) -> Iterator[Finding]:
     """With a trail's log group given, as an account that has one launches: filter, metric, alarm, topic."""
-    from llmgw_hooks.parameter_check import ParameterError
+    from llmgw.parameters import ParameterError
     from tools.resolve import resolve_template
 
     try:
@@ -1365,7 +1365,7 @@ def the_ui_passwords_age_is_published_daily_and_pages_past_its_limit(env: Enviro
 @check(41, "the UI password's age is watched")
 def the_ui_passwords_optional_schedule_rotates_it_and_redeploys(env: Environment) -> Iterator[Finding]:
     """With ``UiPasswordRotationDays`` set, as a launch with it would deploy: schedule, redeploy, readers, alarm."""
-    from llmgw_hooks.parameter_check import ParameterError
+    from llmgw.parameters import ParameterError
     from tools.resolve import resolve_template
 
     secret = EXAMPLE_OUTPUTS["UiPasswordSecretArn"]
@@ -1478,7 +1478,7 @@ def _provider_hosts(project: Path) -> Iterator[tuple[str, str]]:
 @check(42, "egress by name only to the providers and AWS")
 def the_vpc_resolves_only_the_providers_and_aws_and_logs_every_other_name(env: Environment) -> Iterator[Finding]:
     """Both modes, as a launch with them would deploy, and prod's own setting: on."""
-    from llmgw_hooks.parameter_check import ParameterError
+    from llmgw.parameters import ParameterError
     from tools.resolve import resolve_template
 
     if env.name == "prod" and env.parameters.get("network", {}).get("EgressDomainFilter", "off") == "off":
@@ -1522,7 +1522,7 @@ class Report:
 
 def environment(env: str, project: Path = ROOT, stacks: tuple[str, ...] | None = None) -> Environment:
     """``env`` of the project at ``project``, specialised as it deploys."""
-    from llmgw_hooks.parameter_check import check_parameters
+    from llmgw.parameters import check_parameters
     from tools.render import render_environment
     from tools.resolve import resolve_template
 

@@ -41,7 +41,7 @@ class OpsError(Exception):
 
 def _stacks(command_path: str, variables: dict[str, str]) -> dict[str, Any]:
     """Sceptre's Stack objects for the project, by path (``dev/network``)."""
-    from llmgw_resolvers.required_var import reading_stacks_only
+    from llmgw.config_vars import reading_stacks_only
     from tools.render import _plan
 
     # No command here sends parameters, so launch-time --vars are not needed: the plan reads the
@@ -225,8 +225,8 @@ def push_image(env: str, variables: dict[str, str]) -> None:
     of them, the network's and load balancer's outputs included, which do not exist yet when a
     first deploy builds the image beside their creation.
     """
-    from llmgw_hooks.image_build import ImageError
-    from llmgw_hooks.push_image import ensure_image
+    from llmgw.images.build import ImageError
+    from llmgw.images.publish import ensure_image
 
     stacks = _stacks(env, variables)
     stack = stacks[f"{env}/litellm"]
@@ -603,7 +603,7 @@ def _smoke_through_the_load_balancer(
 ) -> None:  # fmt: skip
     alb = outputs(stacks[f"{env}/alb"])
     secret_arn = outputs(stacks[f"{env}/security"])["MasterKeySecretArn"]
-    from llmgw_hooks.secret_store import read_json
+    from llmgw.secrets.store import read_json
 
     security = stacks[f"{env}/security"]
     key = read_json(security.connection_manager, secret_arn)["LITELLM_MASTER_KEY"]
@@ -688,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     variables = dict(v.split("=", 1) for v in args.var)
     environment = str(getattr(args, "env", None) or getattr(args, "stack", None) or args.target).split("/")[0]
-    from llmgw_hooks.pipeline_macros import UnexpandedMacroError, refuse_macro
+    from llmgw.pipeline_macros import UnexpandedMacroError, refuse_macro
 
     try:
         for name, value in variables.items():

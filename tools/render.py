@@ -88,7 +88,7 @@ class RenderedStack:
 
     @property
     def template(self) -> dict[str, Any]:
-        from llmgw_hooks.parameter_check import load_template
+        from llmgw.parameters import load_template
 
         return load_template(self.body)
 

@@ -180,7 +180,7 @@ def deployed_replacements(
     """
     import json
 
-    from llmgw_hooks.parameter_check import check_parameters, load_template
+    from llmgw.parameters import check_parameters, load_template
     from tools.render import StackOutputRef, render_environment
     from tools.resolve import resolve_template
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from llmgw_hooks.parameter_check import check_parameters
+from llmgw.parameters import check_parameters
 from tools.render import ENVIRONMENTS, ROOT, render_environment
 from tools.resolve import resolve_template
 

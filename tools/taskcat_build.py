@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from llmgw_hooks.lambda_package import build_zip
+from llmgw.lambda_package import build_zip
 from tools.render import ROOT, STACKS, RenderedStack, StackOutputRef, launch_batches, render_environment
 
 OUT = ROOT / "build" / "taskcat"

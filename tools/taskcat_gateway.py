@@ -171,12 +171,11 @@ def start(
     calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10
 ) -> tuple[str, str, str, tuple[str, str]]:
     """Push, seed, migrate, scale to one task; the ALB's service URL, its ARN, the master key and the UI login."""
-    from llmgw_hooks.pipeline_macros import UnexpandedMacroError, refuse_macro
-    from llmgw_hooks.push_image import ensure_image
-    from llmgw_hooks.secret_store import read_json
-    from llmgw_hooks.secret_values import SecretValueError
-    from llmgw_hooks.seed_database_url import seed_database_url_secret
-    from llmgw_hooks.seed_secrets import seed_security_secrets
+    from llmgw.images.publish import ensure_image
+    from llmgw.pipeline_macros import UnexpandedMacroError, refuse_macro
+    from llmgw.secrets.seeding import seed_database_url_secret, seed_security_secrets
+    from llmgw.secrets.store import read_json
+    from llmgw.secrets.values import SecretValueError
 
     security, alb = _outputs(calls, stacks["security"]), _outputs(calls, stacks["alb"])
     litellm, parameters = _outputs(calls, stacks["litellm"]), _parameters(calls, stacks["litellm"])
@@ -268,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     from botocore.exceptions import BotoCoreError
 
-    from llmgw_hooks.image_build import ImageError
+    from llmgw.images.build import ImageError
     from tools.ops import OpsError
 
     try:

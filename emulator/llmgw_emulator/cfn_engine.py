@@ -263,7 +263,7 @@ def _drop_exports(backend: models.CloudFormationBackend, stack: models.Stack) ->
 
 def _check_parameters(template: str, parameters: dict[str, Any]) -> None:
     """Apply constraints and Rules as CloudFormation does, before anything is created."""
-    from llmgw_hooks.parameter_check import ParameterError, check_parameters, load_template
+    from llmgw.parameters import ParameterError, check_parameters, load_template
 
     try:
         check_parameters(load_template(template), parameters)

@@ -112,7 +112,7 @@ def _tag_of(uri: str) -> str:
 
 def snapshot(uri: str, architecture: str) -> bool:
     """Copy the build context whose tag is ``uri``'s, as a push of it would; True if one matched."""
-    from llmgw_hooks.image_build import ImageDefinition, platform_for
+    from llmgw.images.build import ImageDefinition, platform_for
 
     tag = _tag_of(uri)
     target = _images_dir() / tag

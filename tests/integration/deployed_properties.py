@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw_hooks.parameter_check import check_parameters, load_template
+from llmgw.parameters import check_parameters, load_template
 from tools.resolve import resolve_template
 
 

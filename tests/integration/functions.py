@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from llmgw_hooks.lambda_package import RUNTIME_PYTHON
+from llmgw.lambda_package import RUNTIME_PYTHON
 
 
 def deploy(emulator, zip_path: Path, name: str, environment: dict[str, str], secret_arn: str) -> str:

@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from llmgw.lambda_package import CA_BUNDLE_VARIABLE, build_zip, code_key
 from llmgw_common.gateway_secrets import libpq_parameters
-from llmgw_hooks.lambda_package import CA_BUNDLE_VARIABLE, build_zip, code_key
 from tests.integration.functions import deploy
 from tools.local import wait_for_rotation
 from tools.render import ROOT

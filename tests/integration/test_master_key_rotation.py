@@ -87,7 +87,7 @@ def test_proxy_after_rotation__accepts_the_previous_key_until_its_expiry(rotated
 
 @pytest.fixture(scope="module")
 def master_key_zip(tmp_path_factory):
-    from llmgw_hooks.lambda_package import build_zip
+    from llmgw.lambda_package import build_zip
     from tools.render import ROOT
 
     return build_zip(ROOT, "master_key_rotation", tmp_path_factory.mktemp("zip"))

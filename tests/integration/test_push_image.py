@@ -24,7 +24,7 @@ import pytest
 from moto import mock_aws
 from sceptre.connection_manager import ConnectionManager
 
-from llmgw_hooks.image_build import ImageDefinition
+from llmgw.images.build import ImageDefinition
 from llmgw_hooks.push_image import ImageNotAvailableError, PushImage
 
 MOTO_ECR_PASSWORD = "123456789012-auth-token"  # what moto's GetAuthorizationToken hands out

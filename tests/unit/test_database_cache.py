@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmgw_hooks.parameter_check import check_parameters
+from llmgw.parameters import check_parameters
 from tools.render import ROOT, render_environment
 from tools.resolve import resolve_template
 
@@ -112,7 +112,7 @@ def test_dev__runs_the_cache_when_launched_with_enable_cache():
      ("CacheNodeType", "cache.t4g.micro", "cache.t4g.small or larger")],
 )  # fmt: skip
 def test_prod_rules__refuse_a_prod_without_a_replicated_cache_of_a_real_size(deployed, parameter, value, names):
-    from llmgw_hooks.parameter_check import ParameterError
+    from llmgw.parameters import ParameterError
 
     database = deployed["prod"]["database"]
     passed = {**database.rendered.example_parameters(), parameter: value}

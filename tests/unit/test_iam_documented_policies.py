@@ -16,7 +16,7 @@ import re
 import pytest
 import yaml
 
-from llmgw_hooks.parameter_check import check_parameters
+from llmgw.parameters import check_parameters
 from tools.render import ROOT
 from tools.resolve import resolve_template
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from llmgw_hooks.image_build import ImageDefinition
+from llmgw.images.build import ImageDefinition
 from tools.render import ROOT
 
 # lock -> (its input, the environment it makes)

@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from cryptography import x509
 
+from llmgw.lambda_package import CA_BUNDLE_VARIABLE, LambdaPackageError, check_trust
 from llmgw_common.gateway_secrets import database_url
-from llmgw_hooks.lambda_package import CA_BUNDLE_VARIABLE, LambdaPackageError, check_trust
 from tools.rds_ca_bundle import TARGET
 from tools.render import ROOT
 

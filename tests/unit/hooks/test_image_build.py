@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmgw_hooks.image_build import ImageDefinition, ImageError
+from llmgw.images.build import ImageDefinition, ImageError
 from tools.render import ROOT
 
 DIGEST = "sha256:" + "a" * 64

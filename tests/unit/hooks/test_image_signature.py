@@ -1,4 +1,4 @@
-"""The base image's digest and signature check (llmgw_hooks.image_signature), with skopeo and cosign stubbed.
+"""The base image's digest and signature check (llmgw.images.signature), with skopeo and cosign stubbed.
 
 What runs where: in a pipeline (TF_BUILD) every check must run; elsewhere a missing tool is a
 notice; against the emulator nothing is pulled, so nothing is verified.
@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from llmgw_hooks import image_signature
-from llmgw_hooks.image_signature import BaseImageError, verify
+from llmgw.images import signature as image_signature
+from llmgw.images.signature import BaseImageError, verify
 
 DIGEST, MOVED = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 KEY = "https://raw.githubusercontent.com/BerriAI/litellm/0123abc/cosign.pub"
@@ -129,7 +129,7 @@ def test_against_the_emulator__nothing_is_pulled_so_nothing_is_verified_and_it_s
 
 
 def test_the_repositorys_image__names_litellms_key_at_a_commit_not_a_branch():
-    from llmgw_hooks.image_build import ImageDefinition
+    from llmgw.images.build import ImageDefinition
     from tools.render import ROOT
 
     key = ImageDefinition.from_directory(ROOT / "image").build_args["LITELLM_COSIGN_KEY"]

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from llmgw.parameters import ParameterError, check_parameters
 from llmgw_hooks.check_parameters import CheckParameters, InvalidStackParametersError
-from llmgw_hooks.parameter_check import ParameterError, check_parameters
 
 # (environment, stack, overrides, anchored message)
 BAD_INPUT = [

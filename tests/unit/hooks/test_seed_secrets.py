@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 from sceptre.connection_manager import ConnectionManager
 
+from llmgw.secrets.values import database_url
 from llmgw_common.gateway_secrets import GATEWAY_CA_DIR, UnverifiedUrlError, libpq_parameters
-from llmgw_hooks.secret_values import database_url
 from llmgw_hooks.seed_database_url import SeedDatabaseUrl
 from llmgw_hooks.seed_secrets import SecretSeedingError, SeedSecrets
 
@@ -292,7 +292,7 @@ def test_seed_database_url__keeps_an_earlier_unverified_url_until_the_next_rotat
 @pytest.mark.parametrize("hook_class", [SeedSecrets, SeedDatabaseUrl])
 def test_seeding_hooks__after_a_failed_launch__skip_in_one_line_naming_the_stacks_failure(aws, caplog, hook_class):
     """Sceptre runs after_launch hooks even when the launch failed (sceptre issue #1339)."""
-    hook = hook_class({})
+    hook = hook_class()
     hook.stack = SimpleNamespace(
         name="dev/database", external_name="litellm-dev-database", parameters={"DatabaseSecretArn": "unused"},
         connection_manager=StackOutputs({}, status="ROLLBACK_COMPLETE"),

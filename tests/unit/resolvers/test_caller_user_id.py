@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from llmgw_resolvers.caller_user_id import CallerUserId, CallerUserIdError, user_id_pattern
+from llmgw.iam import user_id_pattern
+from llmgw_resolvers.caller_user_id import CallerUserId, CallerUserIdError
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from sceptre.exceptions import InvalidConfigFileError
 
-from llmgw_hooks.image_build import ImageDefinition
+from llmgw.images.build import ImageDefinition
 from llmgw_resolvers.image_tag import ImageTag
 from tools.render import ROOT
 

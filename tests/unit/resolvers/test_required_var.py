@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from jinja2 import Environment, StrictUndefined
 
-from llmgw_resolvers.required_var import MissingVariableError, RequiredVariables
+from llmgw.config_vars import MissingVariableError, RequiredVariables
 from tools.render import render_environment
 
 EXPECTED = (

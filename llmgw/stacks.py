@@ -1,4 +1,4 @@
-"""Whether a stack's launch failed, and why, in one line, for the hooks Sceptre runs after it anyway.
+"""The five stacks: their names in launch order, their outputs, and whether a launch failed, and why.
 
 Sceptre 4.7 runs ``after_launch`` hooks even when the launch failed (sceptre
 issue #1339). A hook that then reads outputs or secrets of a rolled-back
@@ -8,7 +8,11 @@ hook asks here first and skips, naming the stack's own failure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+# Each environment's stacks, in the order Sceptre launches them (config/<env>/<stack>.yaml).
+STACKS = ("security", "network", "alb", "database", "litellm")
 
 # A launch that ended in one of these did not do what the template asks.
 FAILED = (
@@ -44,3 +48,30 @@ def failed_launch(stack: Any) -> str | None:
         f"{failures[0]['LogicalResourceId']}: {failures[0]['ResourceStatusReason']}" if failures else "no reason given"
     )
     return f"the stack is {status} ({cause})"
+
+
+def outputs_of(described: Mapping[str, Any]) -> dict[str, str]:
+    """A DescribeStacks entry's outputs as ``{OutputKey: OutputValue}`` (none yet: empty)."""
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
+
+
+def stack_outputs(manager: Any, stack_name: str) -> dict[str, str]:
+    """The outputs of ``stack_name``, through anything with Sceptre's ``ConnectionManager.call`` shape.
+
+    Raises:
+        botocore.exceptions.ClientError: the stack does not exist (or cannot be described).
+    """
+    (described,) = manager.call(service="cloudformation", command="describe_stacks", kwargs={"StackName": stack_name})[
+        "Stacks"
+    ]
+    return outputs_of(described)
+
+
+class BotoManager:
+    """Sceptre's ``ConnectionManager.call`` shape over a boto3 session, for the tools outside a Sceptre run."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def call(self, service: str, command: str, kwargs: Mapping[str, Any] | None = None) -> Any:
+        return getattr(self.session.client(service), command)(**(kwargs or {}))

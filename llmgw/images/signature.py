@@ -73,7 +73,7 @@ def install_cosign(directory: Path) -> str:
 
 def verify(context: Path, say: Callable[[str], None] = print, project: Path | None = None) -> None:
     """Check the digest and signature of ``context``'s base image; raise BaseImageError if either fails."""
-    from llmgw_hooks.image_build import DIGEST_ARG, ImageDefinition, ImageError
+    from llmgw.images.build import DIGEST_ARG, ImageDefinition, ImageError
 
     project = project or context.resolve().parent
 

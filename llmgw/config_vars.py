@@ -7,7 +7,7 @@ the variable, what it is for and the flag that supplies it.
 Enable it once, in ``config/config.yaml``::
 
     j2_environment:
-      extensions: [llmgw_resolvers.required_var.RequiredVariables]
+      extensions: [llmgw.config_vars.RequiredVariables]
 
 and use it in any stack config::
 
@@ -108,7 +108,7 @@ def expanded(context: Context, value: Any, name: str) -> Any:
         UnexpandedMacroError: the value is the literal ``$(NAME)``; the message names the
             variable-group entry to add.
     """
-    from llmgw_hooks.pipeline_macros import refuse_macro
+    from llmgw.pipeline_macros import refuse_macro
 
     if _command_reaches(context):
         environment = str(context.get("stack_group_path") or "").strip("/").split("/")[0] or None

@@ -9,6 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 
+class SecretFormatError(Exception):
+    """A secret holds something other than a JSON object; the message names the secret, never its value."""
+
+
 @contextmanager
 def no_wire_logging() -> Iterator[None]:
     """Keep botocore's DEBUG logging (``sceptre --debug``) from printing request and response bodies.
@@ -26,18 +30,32 @@ def no_wire_logging() -> Iterator[None]:
 
 
 def read_json(manager: Any, secret_id: str) -> dict[str, Any]:
-    """The AWSCURRENT value of ``secret_id`` as a dict (empty if the secret is not JSON)."""
+    """The AWSCURRENT value of ``secret_id`` as a dict; an empty value is an empty dict.
+
+    Raises:
+        SecretFormatError: the value is not a JSON object. Reading it as empty would let a seeding
+            overwrite what an operator stored as plain text, so the caller stops instead.
+    """
     with no_wire_logging():
         response = manager.call(
             service="secretsmanager",
             command="get_secret_value",
             kwargs={"SecretId": secret_id, "VersionStage": "AWSCURRENT"},
         )
-    try:
-        value = json.loads(response.get("SecretString") or "{}")
-    except json.JSONDecodeError:
+    text = response.get("SecretString") or ""
+    if not text.strip():
         return {}
-    return value if isinstance(value, dict) else {}
+    name = secret_id.rsplit(":", 1)[-1]
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise SecretFormatError(
+            f"secret {name} holds {'plain text' if value is None else type(value).__name__}, not a JSON object;"
+            " nothing was written: store it as a JSON object of its keys and launch again"
+        )
+    return value
 
 
 def write_json(manager: Any, secret_id: str, value: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""The stacks' secrets: reading and writing them (``store``), what they must hold (``values``), seeding them."""
