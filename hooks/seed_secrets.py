@@ -7,8 +7,6 @@ import os
 from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError, SceptreException
 from sceptre.hooks import Hook
 
-PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")
-
 
 class SecretSeedingError(SceptreException):
     """A secret could not be seeded; the message names the key, never its value."""
@@ -48,7 +46,7 @@ class SeedSecrets(Hook):
         from llmgw.pipeline_macros import UnexpandedMacroError, refuse_macro
         from llmgw.secrets.seeding import seed_security_secrets
         from llmgw.secrets.store import SecretFormatError
-        from llmgw.secrets.values import SecretValueError
+        from llmgw.secrets.values import PROVIDER_KEYS, SecretValueError
         from llmgw.stacks import failed_launch, stack_outputs
 
         failed = failed_launch(self.stack)

@@ -68,10 +68,19 @@ def stack_outputs(manager: Any, stack_name: str) -> dict[str, str]:
 
 
 class BotoManager:
-    """Sceptre's ``ConnectionManager.call`` shape over a boto3 session, for the tools outside a Sceptre run."""
+    """Sceptre's ``ConnectionManager.call(service, command, kwargs)`` over plain boto3, for the tools.
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
+    The core takes a manager of that shape, so the hooks pass the stack's and the tools (taskcat's run,
+    the operations) this one.
+    """
 
-    def call(self, service: str, command: str, kwargs: Mapping[str, Any] | None = None) -> Any:
-        return getattr(self.session.client(service), command)(**(kwargs or {}))
+    def __init__(self, region: str) -> None:
+        import boto3
+
+        self.session = boto3.session.Session(region_name=region)
+        self.clients: dict[str, Any] = {}
+
+    def call(self, service: str, command: str, kwargs: Mapping[str, Any] | None = None, **_: Any) -> Any:
+        if service not in self.clients:
+            self.clients[service] = self.session.client(service)
+        return getattr(self.clients[service], command)(**(kwargs or {}))

@@ -32,7 +32,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,8 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from llmgw.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "bench"
@@ -94,12 +95,6 @@ class Run:
     overhead_p50_ms: float = 0.0
     overhead_p95_ms: float = 0.0
     alb: dict[str, float] = field(default_factory=dict)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait(url: str, seconds: float = 120) -> None:
@@ -160,7 +155,7 @@ def bench(
     name: str, settings: dict[str, str], upstream: str, key: str, script: Path, cache: dict[str, str] | None = None
 ) -> Run:
     """One run; ``cache`` is the REDIS_* environment of the shared-state cache (kept out of the results)."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_", "AWS_", "DATABASE_URL", "REDIS_"))}
     env.update(settings, LITELLM_MASTER_KEY=key, LITELLM_SALT_KEY=key, OPENAI_API_KEY="fake", OPENAI_API_BASE=upstream)
     env.update(cache or {})
@@ -289,7 +284,7 @@ def main() -> int:
     script = OUT / "post.lua"
     script.write_text(WRK_SCRIPT.format(body=json.dumps(BODY)))
     key = "sk-" + secrets.token_hex(24)
-    upstream_port = _free_port()
+    upstream_port = free_port()
     upstream = subprocess.Popen(
         ["taskset", "-c", LOAD_CORE, sys.executable, "-m", "tools.fake_upstream", "--port", str(upstream_port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from llmgw.stacks import outputs_of
 from llmgw_common.gateway_secrets import new_master_key, random_string
 from tools.local import HOST, STATE, LocalError, _answers, emulator_env, endpoint
 
@@ -72,7 +73,7 @@ def secrets_from_emulator(project_code: str = "litellm", environment: str = "dev
         (stack,) = cloudformation.describe_stacks(StackName=f"{project_code}-{environment}-security")["Stacks"]
     except cloudformation.exceptions.ClientError:
         return None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs = outputs_of(stack)
     secrets = session.client("secretsmanager", endpoint_url=endpoint())
     values: dict[str, str] = {"LITELLM_MASTER_KEY_SECRET_ARN": outputs["MasterKeySecretArn"]}
     for key in ("MasterKeySecretArn", "UiPasswordSecretArn", "ApiKeysSecretArn"):

@@ -24,6 +24,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from llmgw.stacks import STACKS, outputs_of
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".local"
 PID_FILE = STATE / "emulator.pid"
@@ -31,7 +33,6 @@ LOG_FILE = STATE / "emulator.log"
 EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
 HOST = "127.0.0.1"
 REGION = "us-east-1"
-STACKS = ("security", "network", "alb", "database", "litellm")
 LOCAL_PROVIDER_KEY = "sk-local-stand-in-provider"  # not a secret: the emulator's fake provider takes any key
 # dev answers only client_cidr, and prod's admin UI only admin_ui_cidr. The rehearsal's clients are on
 # this machine, and its load balancer answers on loopback: launches here pass these unless told otherwise.
@@ -300,7 +301,7 @@ def summary(env_name: str, project_code: str, region: str) -> None:
             print(f"{name:<28} not created")
             continue
         print(f"{name:<28} {found['StackStatus']}")
-        outputs.update({o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])})
+        outputs.update(outputs_of(found))
 
     def show(label: str, *keys: str, sep: str = " / ") -> None:
         values = [outputs[k] for k in keys if k in outputs]
@@ -364,7 +365,9 @@ def _write_key_file(secret_arn: str | None, region: str) -> str | None:
         value = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"]).get("LITELLM_MASTER_KEY")
     except Exception:
         return None
-    if not value or not str(value).startswith("sk-"):
+    from llmgw_common.gateway_secrets import is_master_key
+
+    if not is_master_key(value):
         return None
     STATE.mkdir(exist_ok=True)
     KEY_FILE.touch(mode=0o600)

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmgw.net import free_port
+
 REDIS_SERVER = os.environ.get("LLMGW_REDIS_SERVER", "/usr/bin/redis-server")
 
 
@@ -67,12 +69,6 @@ class LocalRedis:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start() -> LocalRedis:
     for tool in (REDIS_SERVER, "redis-cli", "openssl"):
         if not (Path(tool).exists() or shutil.which(tool)):
@@ -85,7 +81,7 @@ def start() -> LocalRedis:
         check=True, capture_output=True,
     )  # fmt: skip
     os.chmod(key, 0o600)
-    port, password = _free_port(), secrets.token_urlsafe(32)
+    port, password = free_port(), secrets.token_urlsafe(32)
     config = [
         "bind 127.0.0.1", "protected-mode no", "port 0", f"tls-port {port}", f"tls-cert-file {certificate}",
         f"tls-key-file {key}", f"tls-ca-cert-file {certificate}", "tls-auth-clients no", f'requirepass "{password}"',

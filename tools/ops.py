@@ -67,10 +67,9 @@ def _status(stack: Any) -> str | None:
 
 
 def outputs(stack: Any) -> dict[str, str]:
-    response = stack.connection_manager.call(
-        service="cloudformation", command="describe_stacks", kwargs={"StackName": stack.external_name}
-    )
-    return {o["OutputKey"]: o["OutputValue"] for o in response["Stacks"][0].get("Outputs", [])}
+    from llmgw.stacks import stack_outputs
+
+    return stack_outputs(stack.connection_manager, stack.external_name)
 
 
 AGENT_RULE = "tools.ops: the smoke test's agent, for the test's length"

@@ -36,7 +36,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmgw.net import free_port
+from llmgw.stacks import STACKS, outputs_of
 from tools.local import LOCAL_CLIENT_CIDR, wait_until_answering
 from tools.pipeline_expand import ExpansionError, evaluate, expand
 
@@ -57,7 +58,6 @@ PIPELINES = ROOT / "azure-devops"
 EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
 WORK = ROOT / "build" / "rehearsal"
 REGION = "us-east-1"
-STACKS = ("security", "network", "alb", "database", "litellm")
 DOMAIN = "llm.rehearsal.test"
 # No registry serves this digest: nothing in a rehearsal pulls a base image (see STAND_INS).
 STAND_IN_DIGEST = "sha256:" + "5" * 64
@@ -456,18 +456,12 @@ def run_pipeline(path: Path, parameters: dict[str, Any], agent: Agent, log_dir: 
 # --- the emulator ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def emulator(image_context: Path, log: Path) -> Iterator[str]:
     """A fresh emulator playing a new account, whose tasks run ``image_context``; its endpoint."""
     if not EMULATOR_PYTHON.exists():
         raise RehearsalError(f"{EMULATOR_PYTHON.relative_to(ROOT)} is missing: run `make emulator-venv`")
-    port = _free_port()
+    port = free_port()
     with log.open("ab") as output:
         process = subprocess.Popen(
             [str(EMULATOR_PYTHON), "-m", "llmgw_emulator.server", "--port", str(port)],
@@ -514,7 +508,7 @@ def service_tasks(endpoint: str, env: str) -> str:
         (stack,) = _client(endpoint, "cloudformation").describe_stacks(StackName=f"litellm-{env}-litellm")["Stacks"]
     except Exception:  # no litellm stack
         return "no service"
-    found = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    found = outputs_of(stack)
     ecs = _client(endpoint, "ecs")
     (service,) = ecs.describe_services(cluster=found["ClusterName"], services=[found["ServiceName"]])["services"]
     return f"{service['runningCount']} of {service['desiredCount']} tasks running"

@@ -19,7 +19,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "prod")
-STACKS = ("security", "network", "alb", "database", "litellm")
 
 # Account-specific values arrive with --var at launch time: prod's domain, dev's client range.
 # Rendering offline needs stand-ins of the right shape; none of these exists in AWS.

@@ -25,7 +25,8 @@ from typing import Any
 import yaml
 
 from llmgw.lambda_package import build_zip
-from tools.render import ROOT, STACKS, RenderedStack, StackOutputRef, launch_batches, render_environment
+from llmgw.stacks import STACKS
+from tools.render import ROOT, RenderedStack, StackOutputRef, launch_batches, render_environment
 
 OUT = ROOT / "build" / "taskcat"
 # variant -> (Sceptre environment rendered for it, parameter values changed for the variant)

@@ -39,10 +39,10 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import ClientError
 
+from llmgw.stacks import BotoManager, stack_outputs
 from tools.taskcat_build import LOGICAL_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,32 +53,12 @@ class GatewayError(Exception):
     """The run's gateway could not be started or failed its smoke test; one line."""
 
 
-class Boto3Calls:
-    """Sceptre's ``ConnectionManager.call(service, command, kwargs)`` over plain boto3, for the hooks' code."""
-
-    def __init__(self, region: str) -> None:
-        import boto3
-
-        self.session = boto3.session.Session(region_name=region)
-        self.clients: dict[str, Any] = {}
-
-    def call(self, service: str, command: str, kwargs: dict[str, Any] | None = None, **_: Any) -> Any:
-        if service not in self.clients:
-            self.clients[service] = self.session.client(service)
-        return getattr(self.clients[service], command)(**(kwargs or {}))
-
-
-def _outputs(calls: Boto3Calls, stack: str) -> dict[str, str]:
-    (found,) = calls.call("cloudformation", "describe_stacks", {"StackName": stack})["Stacks"]
-    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
-
-
-def _parameters(calls: Boto3Calls, stack: str) -> dict[str, str]:
+def _parameters(calls: BotoManager, stack: str) -> dict[str, str]:
     (found,) = calls.call("cloudformation", "describe_stacks", {"StackName": stack})["Stacks"]
     return {p["ParameterKey"]: p["ParameterValue"] for p in found.get("Parameters", [])}
 
 
-def tests_of(calls: Boto3Calls, project: str) -> dict[str, dict[str, str]]:
+def tests_of(calls: BotoManager, project: str) -> dict[str, dict[str, str]]:
     """``{entrypoint stack name: {stack: nested stack id}}`` for the run's tests."""
     found: dict[str, dict[str, str]] = {}
     pages = calls.clients.get("cloudformation") or calls.session.client("cloudformation")
@@ -101,7 +81,7 @@ def tests_of(calls: Boto3Calls, project: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def _wait_for_service(calls: Boto3Calls, cluster: str, service: str, minutes: float, poll: float) -> str:
+def _wait_for_service(calls: BotoManager, cluster: str, service: str, minutes: float, poll: float) -> str:
     deadline = time.monotonic() + minutes * 60
     while True:
         (described,) = calls.call("ecs", "describe_services", {"cluster": cluster, "services": [service]})["services"]
@@ -116,7 +96,7 @@ def _wait_for_service(calls: Boto3Calls, cluster: str, service: str, minutes: fl
         time.sleep(poll)
 
 
-def migrate(calls: Boto3Calls, test: str, litellm_stack: str, cluster: str, service: str, poll: float = 10) -> str:
+def migrate(calls: BotoManager, test: str, litellm_stack: str, cluster: str, service: str, poll: float = 10) -> str:
     """Run the stack's migration task definition once with the service's network; raise unless it exits 0."""
     resources = calls.call("cloudformation", "describe_stack_resources", {"StackName": litellm_stack})
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources["StackResources"]}
@@ -145,7 +125,7 @@ def migrate(calls: Boto3Calls, test: str, litellm_stack: str, cluster: str, serv
         return f"migration task {arn.rsplit('/', 1)[-1]} succeeded"
     if "exitCode" not in container:  # it never ran, so it logged nothing
         raise GatewayError(f"{test}: the migration task did not run: {task.get('stoppedReason')}")
-    group = _outputs(calls, litellm_stack)["LogGroupName"]
+    group = stack_outputs(calls, litellm_stack)["LogGroupName"]
     events = calls.call("logs", "get_log_events", {
         "logGroupName": group, "logStreamName": f"migrate/migrate/{arn.rsplit('/', 1)[-1]}", "limit": 20,
         "startFromHead": False,
@@ -157,18 +137,18 @@ def migrate(calls: Boto3Calls, test: str, litellm_stack: str, cluster: str, serv
 AGENT_RULE = "taskcat-gateway: the smoke test's agent"
 
 
-def open_to_this_agent(calls: Boto3Calls, network_stack: str, cidr: str) -> str:
+def open_to_this_agent(calls: BotoManager, network_stack: str, cidr: str) -> str:
     """Let ``cidr`` reach the run's load balancer: dev's answers only ``ClientCidr``, a range taskcat's
     render fills with a stand-in that reaches nobody. The rule goes with the stacks, which the run deletes."""
     from tools.ops import open_to_agent
 
-    group = _outputs(calls, network_stack)["AlbSecurityGroupId"]
+    group = stack_outputs(calls, network_stack)["AlbSecurityGroupId"]
     open_to_agent(lambda command, kwargs: calls.call("ec2", command, kwargs), group, cidr, AGENT_RULE)
     return group
 
 
 def start(
-    calls: Boto3Calls, test: str, stacks: dict[str, str], poll: float = 10
+    calls: BotoManager, test: str, stacks: dict[str, str], poll: float = 10
 ) -> tuple[str, str, str, tuple[str, str]]:
     """Push, seed, migrate, scale to one task; the ALB's service URL, its ARN, the master key and the UI login."""
     from llmgw.images.publish import ensure_image
@@ -177,8 +157,8 @@ def start(
     from llmgw.secrets.store import read_json
     from llmgw.secrets.values import SecretValueError
 
-    security, alb = _outputs(calls, stacks["security"]), _outputs(calls, stacks["alb"])
-    litellm, parameters = _outputs(calls, stacks["litellm"]), _parameters(calls, stacks["litellm"])
+    security, alb = stack_outputs(calls, stacks["security"]), stack_outputs(calls, stacks["alb"])
+    litellm, parameters = stack_outputs(calls, stacks["litellm"]), _parameters(calls, stacks["litellm"])
     ensure_image(calls, ROOT / "image", security["RepositoryUri"], parameters["ImageTag"],
                  parameters.get("CpuArchitecture", "X86_64"), LOG)  # fmt: skip
     offered = {k: os.environ.get(k, "") for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_BEDROCK_REGION")}
@@ -218,7 +198,7 @@ def start(
 def run(project: str, region: str, model: str, requests: int, poll: float = 10) -> None:
     from tools.ops import smoke_url
 
-    calls = Boto3Calls(region)
+    calls = BotoManager(region)
     for test, stacks in sorted(tests_of(calls, project).items()):
         url, load_balancer, key, ui = start(calls, test, stacks, poll)
         print(f"taskcat-gateway: {test}: smoke test through {url}")
@@ -227,7 +207,7 @@ def run(project: str, region: str, model: str, requests: int, poll: float = 10) 
 
 def clean(project: str, region: str) -> None:
     """Fail if a stack of the run is left; empty and delete the run's staging bucket."""
-    calls = Boto3Calls(region)
+    calls = BotoManager(region)
     cloudformation = calls.session.client("cloudformation")
     left = []
     for page in cloudformation.get_paginator("describe_stacks").paginate():

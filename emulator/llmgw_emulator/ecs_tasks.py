@@ -33,13 +33,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from llmgw.net import free_port
 
 from . import clock, container_images, elasticache_valkey
 from .ecs_logs import AwsLogs, MissingLogGroup
@@ -65,12 +66,6 @@ _HEALTH_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3, "startPeriod": 0
 
 class TaskFailure(Exception):
     """The task stopped before its container ran; the message is what ECS reports as stoppedReason."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

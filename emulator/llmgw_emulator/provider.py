@@ -27,9 +27,9 @@ def start(state_dir: Path) -> str:
     """The provider base URL for tasks, starting the fake upstream unless one is named."""
     if os.environ.get("LLMGW_PROVIDER_BASE_URL"):
         return os.environ["LLMGW_PROVIDER_BASE_URL"]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from llmgw.net import free_port
+
+    port = free_port()
     with (state_dir / "provider.log").open("ab") as log:
         pdeathsig = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
         process = subprocess.Popen(

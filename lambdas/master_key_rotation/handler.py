@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from llmgw_common import aws_clients
-from llmgw_common.gateway_secrets import is_master_key, new_master_key
+from llmgw_common.gateway_secrets import MASTER_KEY_RULE, is_master_key, new_master_key
 from llmgw_common.rotation import (
     RotationError,
     current_value,
@@ -85,7 +85,10 @@ def create_secret(client: Any, arn: str, token: str) -> None:
         return
     current = current_value(client, arn)
     if not is_master_key(current.get("LITELLM_MASTER_KEY")):
-        raise RotationError("createSecret: the current master key is not seeded yet; launch the security stack first")
+        raise RotationError(
+            f"createSecret: the current master key is unseeded or breaks the rule ({MASTER_KEY_RULE});"
+            " launch the security stack first"
+        )
     retiring = {"key": current["LITELLM_MASTER_KEY"], "expires": (now() + grace()).isoformat(timespec="seconds")}
     earlier = [k for k in previous_keys(current) if k["key"] != retiring["key"]]
     pending = {
@@ -131,7 +134,7 @@ def test_secret(client: Any, arn: str, token: str) -> None:
         return
     problems = []
     if not is_master_key(pending.get("LITELLM_MASTER_KEY")):
-        problems.append("the master key is not an sk- key")
+        problems.append(f"the master key breaks the rule ({MASTER_KEY_RULE})")
     if pending.get("LITELLM_SALT_KEY") != current.get("LITELLM_SALT_KEY"):
         problems.append("the salt key changed")
     if pending.get("LITELLM_MASTER_KEY") == current.get("LITELLM_MASTER_KEY"):

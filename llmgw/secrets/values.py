@@ -12,7 +12,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from llmgw_common.gateway_secrets import IncompleteSecretError, database_url, new_master_key, random_string
+from llmgw_common.gateway_secrets import (
+    MASTER_KEY_RULE,
+    IncompleteSecretError,
+    database_url,
+    is_master_key,
+    new_master_key,
+    random_string,
+)
 
 SALT_KEY_LENGTH = 64
 UI_PASSWORD_LENGTH = 24
@@ -48,14 +55,25 @@ def _unset(value: object) -> bool:
 
 
 def seed_master_key(current: Mapping[str, str]) -> tuple[dict[str, str], Report]:
-    """Generate the master key if absent or not yet a LiteLLM key; generate the salt key only if absent."""
+    """Generate the master key if absent; generate the salt key only if absent.
+
+    Raises:
+        SecretValueError: the stored master key is set but breaks ``MASTER_KEY_RULE``. It is an
+            operator's value, so it is not overwritten, and the gateway and its rotation would refuse it.
+    """
     value, report = dict(current), Report()
     master = current.get("LITELLM_MASTER_KEY")
-    if _unset(master) or not str(master).startswith("sk-"):
+    if _unset(master):
         value["LITELLM_MASTER_KEY"] = new_master_key()
         report.set.append("LITELLM_MASTER_KEY")
-    else:
+    elif is_master_key(master):
         report.kept.append("LITELLM_MASTER_KEY")
+    else:
+        raise SecretValueError(
+            f"LITELLM_MASTER_KEY is set but is not a master key this gateway accepts ({MASTER_KEY_RULE}):"
+            " the gateway would not start and its rotation would refuse it; nothing was written: store a key"
+            " that follows the rule, or UNSEEDED to have one generated"
+        )
     # Written by the rotation function; present from the start because ECS cannot inject a missing key.
     for key in ("LITELLM_PREVIOUS_MASTER_KEY", "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES"):
         value.setdefault(key, "")

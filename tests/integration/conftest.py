@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,18 +17,15 @@ from typing import Any
 import boto3
 import pytest
 
+from llmgw.net import free_port
+from llmgw.stacks import outputs_of
+from tests.support import missing
 from tools.local import LOCAL_CLIENT_CIDR, LOCAL_PROVIDER_KEY, local_variables, wait_until_answering
 from tools.render import ROOT
 
 EMULATOR_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
 SCEPTRE = str(Path(sys.executable).with_name("sceptre"))
 REGION = "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -128,7 +124,7 @@ class Emulator:
 
     def outputs(self, stack_name: str) -> dict[str, str]:
         (stack,) = self.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        return outputs_of(stack)
 
 
 def start_emulator(account: str = "new", project: Path | None = None) -> tuple[subprocess.Popen[str], Emulator]:
@@ -139,10 +135,8 @@ def start_emulator(account: str = "new", project: Path | None = None) -> tuple[s
     """
     if not EMULATOR_PYTHON.exists():
         message = f"{EMULATOR_PYTHON} is missing: run `make emulator-venv`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    port = _free_port()
+        missing(message)
+    port = free_port()
     # A file, not a pipe: nobody reads the log while tests run, and a full pipe would stall the emulator.
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the emulator
     process = subprocess.Popen(

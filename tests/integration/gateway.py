@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from llmgw.net import free_port
+from tests.support import missing
 from tools.render import ROOT
 
 LITELLM = ROOT / ".venv-gateway" / "bin" / "litellm"
@@ -50,24 +51,16 @@ class Proxy:
             return err.code
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def require(tool: str, where: str) -> None:
     if not (Path(tool).exists() or shutil.which(tool)):
         message = f"needs {tool} ({where})"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(message)
 
 
 def start(env: dict[str, str], log: Path, faketime: str | None = None, config: Path | None = None) -> Proxy:
     """Start the proxy on a free loopback port; ``faketime`` like "+8d" shifts its clock."""
     require(str(LITELLM), "run `make gateway-venv`")
-    port = _free_port()
+    port = free_port()
     command = [
         str(LITELLM),
         "--config",

@@ -19,13 +19,12 @@ from collections import defaultdict
 
 import pytest
 
+from llmgw.stacks import STACKS
 from tests.integration.conftest import pinned_copy, start_emulator, stop_emulator
 from tests.integration.deployed_properties import deployed_resources, mismatches
 from tests.integration.property_readers import NOT_EXPOSED, READERS, Aws
 from tools.render import ROOT
 from tools.specialise import specialise_environment
-
-STACKS = ["security", "network", "alb", "database", "litellm"]
 
 
 @pytest.fixture(scope="module")

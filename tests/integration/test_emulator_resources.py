@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from llmgw.stacks import outputs_of
+
 
 def _name() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
@@ -26,7 +28,7 @@ def create(emulator, resources: dict[str, Any], outputs: dict[str, Any] | None =
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     stack = emulator.wait_for_stack(name)
     stack["Events"] = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
-    stack["Out"] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    stack["Out"] = outputs_of(stack)
     stack["Template"] = template
     return stack
 

@@ -19,13 +19,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from llmgw.stacks import STACKS
 from llmgw_common.gateway_secrets import database_url, libpq_parameters
 from tests.integration.conftest import start_emulator, stop_emulator
 from tools.inventory import inventory
 from tools.local import local_variables, read_rotations
 from tools.render import ROOT
-
-STACKS = ["security", "network", "alb", "database", "litellm"]
 
 # role of each security group -> the rules the guide allows, as (direction, port, peer role or CIDR)
 EXPECTED_CHAIN = {

@@ -14,10 +14,10 @@ import time
 
 import pytest
 
+from llmgw.stacks import STACKS
 from tests.integration.conftest import pinned_copy, start_emulator, stop_emulator
 from tools.render import ROOT
 
-STACKS = ["security", "network", "alb", "database", "litellm"]
 DOMAIN = "llm.example.test"
 
 

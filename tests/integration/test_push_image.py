@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -25,6 +23,7 @@ from moto import mock_aws
 from sceptre.connection_manager import ConnectionManager
 
 from llmgw.images.build import ImageDefinition
+from llmgw.net import free_port
 from llmgw_hooks.push_image import ImageNotAvailableError, PushImage
 
 MOTO_ECR_PASSWORD = "123456789012-auth-token"  # what moto's GetAuthorizationToken hands out
@@ -36,19 +35,11 @@ def tools() -> None:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         message = f"needs {', '.join(missing)} (Debian packages buildah, docker-registry, apache2-utils)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        missing(message)
 
 
 def start_registry(workdir: Path, password: str) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+    port = free_port()
     htpasswd = subprocess.run(["htpasswd", "-Bbn", "AWS", password], capture_output=True, text=True, check=True).stdout
     (workdir / "htpasswd").write_text(htpasswd)
     (workdir / "config.yml").write_text(

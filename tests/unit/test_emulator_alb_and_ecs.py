@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import http.server
-import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "emulator"))
 
+from llmgw.net import free_port
 from llmgw_emulator import clock, ecs_scheduler, ecs_tasks, elb_listeners
 from llmgw_emulator.elb_targets import Target, TargetGroup
 
@@ -30,12 +30,6 @@ def _group(**overrides: object) -> TargetGroup:
     )  # fmt: skip
     settings.update(overrides)
     return TargetGroup(**settings)  # type: ignore[arg-type]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # ---- target health -------------------------------------------------------------------------------
@@ -166,7 +160,7 @@ def test_listener__answers_503_without_a_target_and_502_when_the_target_refuses(
     listener = _listener(group, [_path(10, "/*", {"Type": "forward", "TargetGroupArn": "arn:tg"})])
     try:
         assert _get(listener, "/v1/models")[0] == 503
-        group.targets[("10.0.0.1", 4000)] = Target("10.0.0.1", 4000, _free_port(), state="healthy")
+        group.targets[("10.0.0.1", 4000)] = Target("10.0.0.1", 4000, free_port(), state="healthy")
         assert _get(listener, "/v1/models")[0] == 502
     finally:
         listener.close()

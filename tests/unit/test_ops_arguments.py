@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from llmgw.stacks import STACKS
 from tools import ops
 
 
@@ -80,7 +81,7 @@ def test_ops__reads_the_stacks_without_the_launch_time_vars_it_never_sends(env):
 
     stacks = ops._stacks(env, {})
 
-    assert sorted(stacks) == sorted(f"{env}/{stack}" for stack in ("security", "network", "alb", "database", "litellm"))
+    assert sorted(stacks) == sorted(f"{env}/{stack}" for stack in STACKS)
 
 
 def test_open_to_agent__adds_only_what_the_group_lacks_and_closing_removes_only_that(monkeypatch):

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from llmgw.stacks import STACKS
 from tools.pipeline_expand import ExpansionError, expand
 from tools.pipeline_lint import lint_references, load
 from tools.render import ROOT
 
 PIPELINES = ROOT / "azure-devops"
 GUIDE_FILES = [
-    *(f"azure-pipelines-{stack}.yml" for stack in ("security", "network", "alb", "database", "litellm")),
+    *(f"azure-pipelines-{stack}.yml" for stack in STACKS),
     "azure-pipelines-litellm-config.yml",
     "azure-pipelines-litellm-update.yml",
     "azure-pipelines-teardown.yml",
@@ -40,7 +41,7 @@ def sceptre_graph() -> dict[str, set[str]]:
 @pytest.fixture(scope="module")
 def sceptre_dependencies(sceptre_graph) -> dict[str, list[str]]:
     """Each stack's dependency closure, in launch order."""
-    order = ["security", "network", "alb", "database", "litellm"]
+    order = STACKS
 
     def closure(name: str) -> set[str]:
         direct = sceptre_graph[name]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.render import EXAMPLE_VARIABLES_BY_ENV, ROOT, STACKS
+from llmgw.stacks import STACKS
+from tools.render import EXAMPLE_VARIABLES_BY_ENV, ROOT
 
 SCEPTRE = str(Path(sys.executable).with_name("sceptre"))
 

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tools.render import ENVIRONMENTS, STACKS, StackOutputRef, launch_batches
+from llmgw.stacks import STACKS
+from tools.render import ENVIRONMENTS, StackOutputRef, launch_batches
 
 # security and network need nothing; alb needs network (and security's key for
 # its WAF logs); database needs security and network; litellm needs all four.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tools.render import ENVIRONMENTS, STACKS
+from llmgw.stacks import STACKS
+from tools.render import ENVIRONMENTS
 
 SECTION_ORDER = [
     "AWSTemplateFormatVersion",

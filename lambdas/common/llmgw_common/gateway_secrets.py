@@ -7,6 +7,7 @@ exactly what the other would make.
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from collections.abc import Mapping
@@ -37,8 +38,18 @@ def new_master_key() -> str:
     return "sk-" + random_string(MASTER_KEY_ENTROPY)
 
 
+# The one definition of a usable master key, for the seeding hook, the rotation function and
+# image/entrypoint.sh (which spells the same rule in sh; tests/unit/test_master_key_rule.py holds them
+# together). LiteLLM itself only requires the "sk-" prefix; 32 random letters or digits (190 bits)
+# is this repository's floor, so an operator's short key is refused at seeding, not 30 days later.
+MASTER_KEY_MIN_ENTROPY = 32
+MASTER_KEY_RULE = f"sk- and at least {MASTER_KEY_MIN_ENTROPY} ASCII letters or digits"
+_MASTER_KEY = re.compile(rf"sk-[A-Za-z0-9]{{{MASTER_KEY_MIN_ENTROPY},}}")
+
+
 def is_master_key(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("sk-") and len(value) >= 3 + 32 and value[3:].isalnum()
+    """Whether ``value`` is a master key this gateway accepts: ``MASTER_KEY_RULE``."""
+    return isinstance(value, str) and _MASTER_KEY.fullmatch(value) is not None
 
 
 class IncompleteSecretError(ValueError):

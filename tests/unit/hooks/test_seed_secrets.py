@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from moto import mock_aws
 from sceptre.connection_manager import ConnectionManager
+from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError
 
 from llmgw.secrets.values import database_url
 from llmgw_common.gateway_secrets import GATEWAY_CA_DIR, UnverifiedUrlError, libpq_parameters
@@ -353,3 +354,56 @@ def test_seed__bedrock_region_equal_to_the_task_roles__is_stored(security, monke
     monkeypatch.setenv("AWS_BEDROCK_REGION", "eu-west-1")
     seed(security, overwrite_provider_keys="true")
     assert value(security, "ApiKeysSecretArn")["AWS_BEDROCK_REGION"] == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("argument", "error", "message"),
+    [
+        ("true", InvalidHookArgumentTypeError, "takes a mapping"),
+        (["overwrite_provider_keys"], InvalidHookArgumentTypeError, "takes a mapping"),
+        ({"overwrite": "true"}, InvalidHookArgumentValueError, "knows only overwrite_provider_keys; got overwrite"),
+        ({"overwrite_provider_keys": "yes"}, InvalidHookArgumentValueError, "must be true or false; got 'yes'"),
+    ],
+)
+def test_seed__an_argument_it_cannot_read__fails_naming_it_before_any_secret_is_read(
+    security, argument, error, message
+):
+    before = value(security, "ApiKeysSecretArn")
+    hook = SeedSecrets(argument)
+    hook.stack = SimpleNamespace(name="dev/security", external_name="litellm-dev-security", connection_manager=None)
+
+    with pytest.raises(error, match=re.escape(message)):
+        hook.run()  # a connection manager of None: nothing was called
+
+    assert value(security, "ApiKeysSecretArn") == before
+
+
+@pytest.mark.parametrize("stored", ["sk-my-team-key", '"a JSON string"', "[1, 2]"])
+def test_seed__a_secret_stored_as_plain_text__stops_naming_the_secret_and_keeps_the_value(security, stored):
+    security.client.put_secret_value(SecretId=security.arns["MasterKeySecretArn"], SecretString=stored)
+
+    with pytest.raises(
+        SecretSeedingError, match=r"^dev/security: secret dev-litellm/master-key-\w+ holds .*, not a JSON"
+    ):
+        seed(security)
+
+    current = security.client.get_secret_value(SecretId=security.arns["MasterKeySecretArn"])["SecretString"]
+    assert current == stored
+
+
+def test_seed__an_operator_master_key_the_rule_refuses__stops_and_is_kept(security):
+    security.client.put_secret_value(
+        SecretId=security.arns["MasterKeySecretArn"],
+        SecretString=json.dumps({"LITELLM_MASTER_KEY": "sk-1234", "LITELLM_SALT_KEY": "s" * 64}),
+    )
+
+    with pytest.raises(SecretSeedingError, match=r"^dev/security: master-key: LITELLM_MASTER_KEY is set but is not"):
+        seed(security)
+
+    assert value(security, "MasterKeySecretArn")["LITELLM_MASTER_KEY"] == "sk-1234"
+
+
+def test_seed_database_url__given_an_argument__fails_naming_it(aws):
+    hook = SeedDatabaseUrl("DatabaseSecretArn")
+    with pytest.raises(InvalidHookArgumentTypeError, match="takes no argument; got 'DatabaseSecretArn'"):
+        hook.run()
