@@ -1,13 +1,19 @@
-"""Shared fixtures: every environment rendered once per test session, offline."""
+"""Shared fixtures: every environment rendered once per test session, offline; and the session-end process check."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from llmgw.parameters import check_parameters
+from tests.support import SESSION_MARK, marked_processes
 from tools.render import ENVIRONMENTS, RenderedStack, render_environment
 from tools.resolve import resolve_template
 
@@ -52,3 +58,29 @@ def deployed(rendered) -> dict[str, dict[str, DeployedStack]]:
             short = name.split("/", 1)[1]
             result[env][short] = DeployedStack(stack, values, resolve_template(template, values))
     return result
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Fresh for every session, a nested one included, so each checks only what it started itself.
+    os.environ[SESSION_MARK] = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a process it started is still alive once every fixture has been torn down."""
+    mark = os.environ.get(SESSION_MARK, "")
+    deadline = time.monotonic() + 10  # a process stopped by the last teardown may take a moment to exit
+    while (left := marked_processes(mark)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"{len(left)} process(es) this test run started are still running; stopped now:"]
+    lines += [f"  {pid}: {command}" for pid, command in sorted(left.items())]
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if reporter is not None:
+        reporter.write_line("\n".join(lines), red=True, bold=True)
+    else:
+        print("\n".join(lines))
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from llmgw.net import free_port
-from tests.support import missing
+from tests.support import missing, stop_group
 from tools.render import ROOT
 
 LITELLM = ROOT / ".venv-gateway" / "bin" / "litellm"
@@ -29,15 +27,7 @@ class Proxy:
     log: Path
 
     def stop(self) -> None:
-        # The whole session: faketime runs the proxy as its child and does not pass signals on.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+        stop_group(self.process)  # the whole group: faketime runs the proxy as its child
 
     def status(self, path: str, key: str | None = None, body: bytes | None = None) -> int:
         request = urllib.request.Request(self.url + path, data=body, method="POST" if body else "GET")
