@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,14 @@ print(json.dumps({"plugins": len(points), "loaded": sorted(set(sys.modules) - be
     assert report["plugins"] == 12
     extra = [m for m in report["loaded"] if not m.startswith(("llmgw_hooks", "llmgw_resolvers"))]
     assert extra == [], f"importing the plugins also loads {extra}"
+
+
+def test_docs__carry_the_import_rules():
+    table = (ROOT / "docs" / "architecture.md").read_text().split("## Packages", 1)[1].split("\n## ", 1)[0]
+    documented = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("Package", "---"):
+            name = cells[0].strip("`") if cells[0] != "(functions)" else "lambdas"
+            documented[name] = set() if cells[3] in ("nothing", "anything") else set(re.findall(r"`(\w+)`", cells[3]))
+    assert {k: v for k, v in documented.items() if k != "tests"} == {k: rule[1] for k, rule in RULES.items()}
