@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from llmgw.parameters import check_parameters
+from llmgw.specialise import resolve_template
 from tests.support import SESSION_MARK, marked_processes
 from tools.render import ENVIRONMENTS, RenderedStack, render_environment
-from tools.resolve import resolve_template
 
 
 @dataclass

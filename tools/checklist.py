@@ -1294,7 +1294,7 @@ def every_secret_denies_reads_to_all_but_its_readers_the_deployer_and_the_operat
 def a_refused_read_of_a_secret_pages_the_alarm_topic_where_a_trail_exists(env: Environment) -> Iterator[Finding]:
     """With a trail's log group given, as an account that has one launches: filter, metric, alarm, topic."""
     from llmgw.parameters import ParameterError
-    from tools.resolve import resolve_template
+    from llmgw.specialise import resolve_template
 
     try:
         given = _launched_with(env, "security", {"CloudTrailLogGroupName": "org-trail"})
@@ -1366,7 +1366,7 @@ def the_ui_passwords_age_is_published_daily_and_pages_past_its_limit(env: Enviro
 def the_ui_passwords_optional_schedule_rotates_it_and_redeploys(env: Environment) -> Iterator[Finding]:
     """With ``UiPasswordRotationDays`` set, as a launch with it would deploy: schedule, redeploy, readers, alarm."""
     from llmgw.parameters import ParameterError
-    from tools.resolve import resolve_template
+    from llmgw.specialise import resolve_template
 
     secret = EXAMPLE_OUTPUTS["UiPasswordSecretArn"]
     try:
@@ -1479,7 +1479,7 @@ def _provider_hosts(project: Path) -> Iterator[tuple[str, str]]:
 def the_vpc_resolves_only_the_providers_and_aws_and_logs_every_other_name(env: Environment) -> Iterator[Finding]:
     """Both modes, as a launch with them would deploy, and prod's own setting: on."""
     from llmgw.parameters import ParameterError
-    from tools.resolve import resolve_template
+    from llmgw.specialise import resolve_template
 
     if env.name == "prod" and env.parameters.get("network", {}).get("EgressDomainFilter", "off") == "off":
         yield "network: prod's EgressDomainFilter is off, so its tasks may resolve any name"
@@ -1523,8 +1523,8 @@ class Report:
 def environment(env: str, project: Path = ROOT, stacks: tuple[str, ...] | None = None) -> Environment:
     """``env`` of the project at ``project``, specialised as it deploys."""
     from llmgw.parameters import check_parameters
+    from llmgw.specialise import resolve_template
     from tools.render import render_environment
-    from tools.resolve import resolve_template
 
     result = Environment(env, {}, project)
     for name, rendered in render_environment(env, project=project).items():

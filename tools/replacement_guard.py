@@ -181,8 +181,8 @@ def deployed_replacements(
     import json
 
     from llmgw.parameters import check_parameters, load_template
+    from llmgw.specialise import resolve_template
     from tools.render import StackOutputRef, render_environment
-    from tools.resolve import resolve_template
 
     env = stack_name.split("/")[0]
     live = load_template(deployed_body if isinstance(deployed_body, str) else json.dumps(deployed_body))

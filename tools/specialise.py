@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from llmgw.parameters import check_parameters
+from llmgw.specialise import resolve_template
 from tools.render import ENVIRONMENTS, ROOT, render_environment
-from tools.resolve import resolve_template
 
 
 def specialise_environment(env: str, project: Path = ROOT) -> Iterator[tuple[str, dict[str, Any], dict[str, str]]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw.parameters import check_parameters, load_template
-from tools.resolve import resolve_template
+from llmgw.specialise import resolve_template
 
 
 class _Any:

@@ -39,8 +39,8 @@ CLUSTER, SERVICE = "dev-litellm", "dev-litellm-proxy"
 
 def _rendered(logical_id: str) -> dict:
     """The resource as a launch with the schedule on deploys it."""
+    from llmgw.specialise import resolve_template
     from tools.checklist import _launched_with, environment
-    from tools.resolve import resolve_template
 
     env = environment("dev", stacks=("litellm",))
     values = _launched_with(env, "litellm", {"UiPasswordRotationDays": "30"})

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from llmgw.parameters import check_parameters
+from llmgw.specialise import resolve_template
 from tools.render import ROOT, render_environment
-from tools.resolve import resolve_template
 
 AUTH_TOKEN = "{{resolve:secretsmanager:${CacheAuthSecretArn}:SecretString:REDIS_PASSWORD}}"
 

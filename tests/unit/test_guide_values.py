@@ -647,7 +647,8 @@ def test_database_pool__every_connection_at_a_rollouts_peak_fits_the_instance_cl
         * as_int(litellm.props("Service")["DeploymentConfiguration"]["MaximumPercent"])
         // 100
     )
-    gateway = peak_tasks * as_int(litellm.values["NumWorkers"]) * int(pool["database_connection_pool_limit"])
+    workers = as_int({e["Name"]: e["Value"] for e in container(deployed, env)["Environment"]}["NUM_WORKERS"])
+    gateway = peak_tasks * workers * int(pool["database_connection_pool_limit"])
     instance_class = str(deployed[env]["database"].values["DBInstanceClass"])
     size = instance_class.rsplit(".", 1)[-1]
     assert size in _CLASS_GIB, f"{instance_class}: add its memory to _CLASS_GIB"
@@ -656,8 +657,23 @@ def test_database_pool__every_connection_at_a_rollouts_peak_fits_the_instance_cl
     others, allowed = sum(_OTHER_CONNECTIONS.values()), max_connections - _RDS_RESERVED
     needed = gateway + others
     assert needed <= allowed, (
-        f"{env}: {peak_tasks} tasks x {litellm.values['NumWorkers']} workers x "
+        f"{env}: {peak_tasks} tasks x {workers} workers x "
         f"{pool['database_connection_pool_limit']} connections + {others} others = {needed}, over the {allowed} "
         f"that {instance_class} allows"
     )
     assert int(pool["proxy_batch_write_at"]) == 60, "spend once a minute, not a database write per request"
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"), [("256", "512"), ("512", "1024"), ("1024", "2048"), ("2048", "4096"), ("4096", "8192")]
+)
+def test_compute__workers_follow_every_fargate_cpu_size_with_no_parameter_to_disagree(deployed, cpu, memory):
+    from llmgw.parameters import check_parameters
+    from llmgw.specialise import resolve_template
+
+    litellm = deployed["dev"]["litellm"]
+    assert "NumWorkers" not in litellm.rendered.template["Parameters"]
+    values = check_parameters(litellm.rendered.template, {**litellm.values, "TaskCpu": cpu, "TaskMemory": memory})
+    task = resolve_template(litellm.rendered.template, values)["Resources"]["TaskDefinition"]["Properties"]
+    (gateway,) = task["ContainerDefinitions"]
+    assert {e["Name"]: e["Value"] for e in gateway["Environment"]}["NUM_WORKERS"] == str(max(1, int(cpu) // 1024))

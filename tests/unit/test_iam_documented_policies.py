@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from llmgw.parameters import check_parameters
+from llmgw.specialise import resolve_template
 from tools.render import ROOT
-from tools.resolve import resolve_template
 
 ENVS = ["dev", "prod"]
 LAMBDA_VPC_ACTIONS = {

@@ -1,8 +1,8 @@
 """Specialise a template to one set of parameter values, as CloudFormation would see it.
 
 Evaluates ``Conditions``, drops resources and outputs whose condition is
-false, resolves ``Fn::If`` and ``Ref`` to parameters, and leaves every other
-intrinsic function as it is. The result is what the tests assert on, so a
+false, resolves ``Fn::If``, ``Ref`` to parameters, ``Fn::FindInMap`` and ``Fn::Join``/``Fn::Split``
+over known text, and leaves every other intrinsic function as it is. The result is what the tests assert on, so a
 prod value is checked as prod, not as "one branch of an If".
 """
 
@@ -55,12 +55,26 @@ class _Resolver:
             if function == "Fn::If":
                 name, when_true, when_false = argument
                 return self.value(when_true if self.condition(name) else when_false)
+            if function == "Fn::FindInMap":
+                found = self._find_in_map(argument)
+                if found is not None:
+                    return found
             if function in ("Fn::Join", "Fn::Split"):
                 joined = self._join_or_split(function, argument)
                 if joined is not None:
                     return joined
         resolved = {key: self.value(item) for key, item in node.items()}
         return {key: item for key, item in resolved.items() if item != {"Ref": "AWS::NoValue"}}
+
+    def _find_in_map(self, argument: Any) -> Any:
+        """``Fn::FindInMap`` once its keys are known text; None while one is unresolved or absent."""
+        name, *keys = (self.value(part) for part in argument)
+        node: Any = (self.template.get("Mappings") or {}).get(name)
+        for key in keys:
+            if not isinstance(key, str) or not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node
 
     def _join_or_split(self, function: str, argument: Any) -> Any:
         """``Fn::Join`` or ``Fn::Split`` over known text; None while a part is still unresolved.
@@ -82,7 +96,7 @@ def resolve_template(template: Mapping[str, Any], values: Mapping[str, str]) -> 
     """Return ``template`` as it deploys with parameter ``values`` (all given as text).
 
     Args:
-        template: parsed template (``hooks.parameter_check.load_template``).
+        template: parsed template (``llmgw.parameters.load_template``).
         values: every parameter's effective value, e.g. from ``check_parameters``.
 
     Returns:
