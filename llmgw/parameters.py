@@ -3,7 +3,8 @@
 CloudFormation refuses a stack whose parameters break a template's
 ``AllowedValues``, ``AllowedPattern``, ``MinValue``/``MaxValue``,
 ``MinLength``/``MaxLength`` or ``Rules``, before it touches any resource. This
-module applies the same checks locally, so the same mistakes fail the same
+module applies the same checks locally, and the number orderings Rules cannot express
+(a template's ``Metadata: NotAbove``), so the same mistakes fail the same
 way with no AWS call: in a Sceptre hook, in tests, and against emulators that
 do not evaluate ``Rules``.
 
@@ -190,4 +191,24 @@ def check_parameters(template: Mapping[str, Any], given: Mapping[str, Any]) -> d
                     raise ParameterError(f"rule {rule_name}: {description}")
         except _NeedsAws:
             continue
+    _check_order(template, values)
     return values
+
+
+# Rules have no arithmetic comparison, so "A is not above B" would need one assertion per value. A template
+# declares such pairs once, in its Metadata (``NotAbove: {MinCapacity: MaxCapacity}``); CloudFormation ignores
+# the key, this check (the !check_parameters hook, before any stack is touched) applies it, and the resource
+# that takes both values refuses the pair again on AWS (Application Auto Scaling's RegisterScalableTarget).
+ORDER_KEY = "NotAbove"
+
+
+def _check_order(template: Mapping[str, Any], values: Mapping[str, str]) -> None:
+    pairs = ((template.get("Metadata") or {}).get(ORDER_KEY)) or {}
+    for lower, upper in pairs.items():
+        if lower not in values or upper not in values:
+            raise ParameterError(f"Metadata {ORDER_KEY}: {lower} or {upper} is not a parameter of this template")
+        if float(values[lower]) > float(values[upper]):
+            raise ParameterError(
+                f"{lower} {values[lower]} is greater than {upper} {values[upper]}; raise {upper} to at least"
+                f" {values[lower]} (Metadata {ORDER_KEY})"
+            )

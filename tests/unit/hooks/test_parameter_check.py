@@ -25,9 +25,11 @@ BAD_INPUT = [
         "dev",
         "litellm",
         {"MinCapacity": "3", "MaxCapacity": "2"},
-        r"rule MaxNotBelowMin3: MinCapacity 3 is greater than MaxCapacity",
+        r"MinCapacity 3 is greater than MaxCapacity 2; raise MaxCapacity to at least 3 \(Metadata NotAbove\)",
     ),
-    ("dev", "litellm", {"MinCapacity": "10", "MaxCapacity": "9"}, r"rule MaxNotBelowMin10:"),
+    ("dev", "litellm", {"MinCapacity": "10", "MaxCapacity": "9"}, r"MinCapacity 10 is greater than MaxCapacity 9"),
+    ("dev", "litellm", {"MinCapacity": "50", "MaxCapacity": "49"}, r"MinCapacity 50 is greater than MaxCapacity 49"),
+    ("dev", "litellm", {"MinCapacity": "51", "MaxCapacity": "51"}, r"MinCapacity='51' is (above|greater)"),
     (
         "dev",
         "litellm",
@@ -111,3 +113,18 @@ def test_check_parameters_hook__bad_value__names_the_stack(deployed):
         InvalidStackParametersError, match=re.escape("dev/alb: HealthCheckPath='/health' is not one of")
     ):
         hook.run()
+
+
+@pytest.mark.parametrize(("minimum", "maximum"), [("0", "1"), ("12", "20"), ("50", "50")])
+def test_check_parameters__min_capacity_up_to_max_capacity__is_accepted_past_the_old_cap_of_10(
+    deployed, minimum, maximum
+):
+    litellm = deployed["prod"]["litellm"]
+    given = {**litellm.rendered.example_parameters(), "MinCapacity": minimum, "MaxCapacity": maximum}
+    assert check_parameters(litellm.rendered.template, given)["MinCapacity"] == minimum
+
+
+def test_check_parameters__an_order_naming_no_parameter__fails_naming_it():
+    template = {"Metadata": {"NotAbove": {"Low": "High"}}, "Parameters": {"Low": {"Type": "Number"}}}
+    with pytest.raises(ParameterError, match="Metadata NotAbove: Low or High is not a parameter of this template"):
+        check_parameters(template, {"Low": "1"})
