@@ -163,12 +163,14 @@ def _as_list(value: Any) -> list[str]:
     return value.split(",") if isinstance(value, str) else list(value)
 
 
-def check_parameters(template: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, str]:
+def check_parameters(template: Mapping[str, Any], given: Mapping[str, Any], orders: bool = True) -> dict[str, str]:
     """Check ``given`` parameter values against ``template``.
 
     Args:
         template: the parsed template (see :func:`load_template`).
         given: parameter values; strings, numbers, booleans or lists of them.
+        orders: also apply the template's ``Metadata: NotAbove``; CloudFormation itself does not, so the
+            emulator passes False and leaves the pair to the resource that refuses it.
 
     Returns:
         Every declared parameter with its effective value (given or default), as text.
@@ -191,7 +193,8 @@ def check_parameters(template: Mapping[str, Any], given: Mapping[str, Any]) -> d
                     raise ParameterError(f"rule {rule_name}: {description}")
         except _NeedsAws:
             continue
-    _check_order(template, values)
+    if orders:
+        _check_order(template, values)
     return values
 
 

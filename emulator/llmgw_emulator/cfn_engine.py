@@ -262,11 +262,14 @@ def _drop_exports(backend: models.CloudFormationBackend, stack: models.Stack) ->
 
 
 def _check_parameters(template: str, parameters: dict[str, Any]) -> None:
-    """Apply constraints and Rules as CloudFormation does, before anything is created."""
+    """Apply constraints and Rules as CloudFormation does, before anything is created.
+
+    Not a template's ``Metadata: NotAbove``, which only the !check_parameters hook reads.
+    """
     from llmgw.parameters import ParameterError, check_parameters, load_template
 
     try:
-        check_parameters(load_template(template), parameters)
+        check_parameters(load_template(template), parameters, orders=False)
     except ParameterError as err:
         raise ValidationError(message=str(err)) from err
 

@@ -622,3 +622,33 @@ def test_ip_set__a_rule_reads_back_naming_it_and_one_naming_no_ip_set_fails_the_
     refused = create(emulator, {"Acl": _acl_referencing(missing)})
     reasons = " ".join(e.get("ResourceStatusReason", "") for e in refused["Events"])
     assert refused["StackStatus"] == "ROLLBACK_COMPLETE" and "WAFNonexistentItemException" in reasons, reasons
+
+
+def test_scalable_target__min_above_max__fails_the_create_as_application_auto_scaling_does(emulator):
+    """CloudFormation itself does not read the template's Metadata NotAbove (only !check_parameters does):
+    a template with MinCapacity above MaxCapacity is accepted, and its ScalableTarget then fails."""
+    template_parameters = {
+        "MinCapacity": {"Type": "Number", "Default": 3},
+        "MaxCapacity": {"Type": "Number", "Default": 2},
+    }
+    resources = {
+        "Target": {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "Properties": {
+                "ServiceNamespace": "ecs",
+                "ResourceId": "service/cluster/service",
+                "ScalableDimension": "ecs:service:DesiredCount",
+                "MinCapacity": {"Ref": "MinCapacity"},
+                "MaxCapacity": {"Ref": "MaxCapacity"},
+            },
+        }
+    }
+
+    stack = create(
+        emulator, resources, Parameters=template_parameters, Metadata={"NotAbove": {"MinCapacity": "MaxCapacity"}}
+    )
+
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    (failed,) = [e for e in stack["Events"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Target"
+    assert "MinCapacity 3 is greater than MaxCapacity 2" in failed["ResourceStatusReason"]
