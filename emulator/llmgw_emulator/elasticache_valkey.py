@@ -42,6 +42,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.elasticache.models import CacheCluster, elasticache_backends
 
 from . import rds_postgres
+from .cfn.base import ReplacedOnUpdate
 
 __all__ = ["LocalCacheError", "ReplicationGroup", "SubnetGroup", "stop_all", "trust_bundle"]
 
@@ -189,7 +190,7 @@ def stop_all() -> None:
         stop(group_id)
 
 
-class SubnetGroup(CloudFormationModel):
+class SubnetGroup(ReplacedOnUpdate, CloudFormationModel):
     """AWS::ElastiCache::SubnetGroup through moto's ElastiCache, which has no CloudFormation model of its own."""
 
     def __init__(self, name: str):
@@ -227,14 +228,6 @@ class SubnetGroup(CloudFormationModel):
             tags=p.get("Tags", []),
         )
         return cls(group.cache_subnet_group_name)
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> Any:  # fmt: skip
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
 
 class ReplicationGroup(CloudFormationModel):

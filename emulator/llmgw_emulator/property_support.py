@@ -6,7 +6,7 @@ never see the difference. Each entry is proven by
 ``tests/integration/test_emulator_properties.py``, which reads every
 property of every resource of both environments back through the
 service's API. To let a template use a new property, carry it in the
-resource's model (``cfn_resources.py``, ``model_fixes.py``), add it here, and
+resource's model (``cfn/types/``, ``cfn/fixes/``, ``model_fixes.py``), add it here, and
 add its reader to ``tests/integration/property_readers.py``.
 """
 

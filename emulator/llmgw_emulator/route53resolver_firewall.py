@@ -28,6 +28,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.ec2.models import ec2_backends
 from moto.route53resolver.models import route53resolver_backends
 
+from .cfn.base import ReplacedOnUpdate
+
 __all__ = [
     "FirewallDomainList",
     "FirewallRuleGroup",
@@ -120,26 +122,12 @@ def _rules(resource_name: str, rules: list[dict[str, Any]], state: _State) -> li
     return sorted(checked, key=lambda r: r["Priority"])
 
 
-class _Replaced:
+class _Replaced(ReplacedOnUpdate):
     """A resource whose every change, in the emulator, is a delete and a create."""
 
     @staticmethod
     def cloudformation_name_type() -> str:
         return "Name"
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
 
 
 class FirewallDomainList(_Replaced, CloudFormationModel):

@@ -35,11 +35,11 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     from werkzeug.serving import make_server
 
     from . import (  # noqa: F401 - importing registers the types
+        cfn,
         cfn_async,
         cfn_custom_resources,
         cfn_dynamic_references,
         cfn_engine,
-        cfn_resources,
         ecs_resources,
         ecs_run_task,
         ecs_scheduler,
