@@ -35,7 +35,6 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
     from werkzeug.serving import make_server
 
     from . import (  # noqa: F401 - importing registers the types
-        cfn,
         cfn_async,
         cfn_custom_resources,
         cfn_dynamic_references,
@@ -52,6 +51,7 @@ def build_server(host: str, port: int, state_dir: Path | None = None) -> Any:
         route53resolver_firewall,
         secrets_rotation,
     )
+    from .cfn import fixes, types  # noqa: F401 - importing registers the types
     from .request_lock import SERVER_LOCK
 
     cfn_engine.install()
