@@ -162,8 +162,8 @@ rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVE
 test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run the unit and integration tests (make lint runs tests/lint, the gates' own tests)
 	$(BIN)/pytest
 
-unit: $(STAMP) ## Run the fast tests only: tests/unit, with .venv alone
-	$(BIN)/pytest tests/unit
+unit: $(STAMP) ## Run the fast tests only: tests/unit, with .venv alone, on every core (about 40 s on 2)
+	$(BIN)/pytest -n auto tests/unit
 
 rds-ca-bundle: $(STAMP) ## Refresh image/rds-ca/<region>.pem from AWS's published RDS CA bundle (needs truststore.pki.rds.amazonaws.com)
 	$(BIN)/python -m tools.rds_ca_bundle

@@ -29,6 +29,7 @@ naming it, rather than being guessed at. Runtime syntax, ``$(macro)`` and
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import re
 import sys
@@ -280,13 +281,23 @@ class Expanded:
         return []
 
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where present: several times faster
+_PARSED: dict[tuple[str, str], Any] = {}
+
+
 def _load(path: Path) -> Any:
+    """The file's YAML, parsed once per content (a pipeline's expansions read each template many times)."""
     try:
-        return yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise ExpansionError(f"template {path} does not exist") from None
-    except yaml.YAMLError as err:
-        raise ExpansionError(f"{path}: {err}") from None
+    key = (str(path), text)
+    if key not in _PARSED:
+        try:
+            _PARSED[key] = yaml.load(text, Loader=_SafeLoader)
+        except yaml.YAMLError as err:
+            raise ExpansionError(f"{path}: {err}") from None
+    return copy.deepcopy(_PARSED[key])  # expansion edits what it loads
 
 
 def _coerce(declaration: dict[str, Any], value: Any, where: str) -> Any:
