@@ -8,9 +8,11 @@ departs from the guide on purpose, the test asserts our value and says why; the 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from llmgw.secrets.values import seed_master_key
 from tests.unit.stacks.guide import BOTH
 
 
@@ -36,8 +38,12 @@ def test_security__master_key_secret_holds_the_master_key_and_a_generated_salt_k
         "LITELLM_PREVIOUS_MASTER_KEY": "",  # written by the rotation function
         "LITELLM_PREVIOUS_MASTER_KEY_EXPIRES": "",
     }
+    # CloudFormation generates only the salt key, which encrypts the credentials LiteLLM stores.
     assert generate["GenerateStringKey"] == "LITELLM_SALT_KEY"
-    assert generate["PasswordLength"] >= 48
+    assert generate["PasswordLength"] == 64 and generate["ExcludePunctuation"] is True
+    # The guide's master key (sk- and 48 random characters) is what !seed_secrets writes over UNSEEDED.
+    seeded, _ = seed_master_key(json.loads(generate["SecretStringTemplate"]) | {"LITELLM_SALT_KEY": "s" * 64})
+    assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", seeded["LITELLM_MASTER_KEY"])
 
 
 @BOTH
