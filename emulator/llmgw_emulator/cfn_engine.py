@@ -110,6 +110,36 @@ def _no_value_leaves_a_list() -> None:
     parsing.clean_json = clean_json
 
 
+def _find_in_map_keys_are_text() -> None:
+    """``Fn::FindInMap``'s keys are text, so a Number parameter names the key ``"512"``; a missing one fails.
+
+    moto resolved a Number parameter to an int and looked the int up in the mapping, whose keys the
+    template gives as text, so ``!FindInMap [WorkersPerTask, !Ref TaskCpu, Workers]`` failed with a bare
+    ``KeyError: 512``. CloudFormation passes every parameter value to intrinsic functions as a string,
+    and fails a key the mapping lacks with "Template error: Unable to get mapping for M::K1::K2".
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-findinmap.html
+    """
+    original = parsing.clean_json
+
+    @functools.wraps(original)
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::FindInMap" in resource_json:
+            map_name, *path = resource_json["Fn::FindInMap"]
+            keys = [parsing.clean_json(key, resources_map) for key in path]
+            keys = [str(k) if isinstance(k, int | float) and not isinstance(k, bool) else k for k in keys]
+            node = resources_map[map_name]
+            for key in keys:
+                if not isinstance(node, dict) or key not in node:
+                    raise ValidationError(
+                        message=f"Template error: Unable to get mapping for {'::'.join(map(str, [map_name, *keys]))}"
+                    )
+                node = node[key]
+            return node
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
 def _list_parameter_defaults_are_lists() -> None:
     """A CommaDelimitedList (or ``List<...>``) parameter left at its Default is a list, as when it is passed.
 
@@ -693,6 +723,7 @@ def install() -> None:
     _refuse_unsupported_types()
     _equals_compares_strings()
     _list_parameter_defaults_are_lists()
+    _find_in_map_keys_are_text()
     _depends_on_holds_for_every_create()
     _split_getatt_on_the_first_dot()
     _no_value_leaves_a_list()

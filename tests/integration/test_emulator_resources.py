@@ -652,3 +652,28 @@ def test_scalable_target__min_above_max__fails_the_create_as_application_auto_sc
     (failed,) = [e for e in stack["Events"] if e["ResourceStatus"] == "CREATE_FAILED"]
     assert failed["LogicalResourceId"] == "Target"
     assert "MinCapacity 3 is greater than MaxCapacity 2" in failed["ResourceStatusReason"]
+
+
+def test_find_in_map__a_number_parameter_names_its_key_as_text_and_a_missing_key_fails_naming_it(emulator):
+    """Mapping keys are text, so !FindInMap [M, !Ref NumberParameter, K] finds "512", as on AWS."""
+    mapping = {"WorkersPerTask": {"512": {"Workers": "1"}, "2048": {"Workers": "2"}}}
+    topic = {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": _name()}}}
+    workers = {"Workers": {"Value": {"Fn::FindInMap": ["WorkersPerTask", {"Ref": "TaskCpu"}, "Workers"]}}}
+
+    cpu = {"TaskCpu": {"Type": "Number", "Default": 512}}
+    stack = create(emulator, topic, workers, Parameters=cpu, Mappings=mapping)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", [e.get("ResourceStatusReason") for e in stack["Events"]]
+    assert stack["Out"] == {"Workers": "1"}
+
+    cloudformation = emulator.client("cloudformation")
+    template = {"Parameters": {"TaskCpu": {"Type": "Number", "Default": 1024}}, "Mappings": mapping,
+                "Resources": topic, "Outputs": workers}  # fmt: skip
+    with pytest.raises(
+        cloudformation.exceptions.ClientError, match="Unable to get mapping for WorkersPerTask::1024::Workers"
+    ):
+        name = _name()
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+        emulator.wait_for_stack(name)
+        raise cloudformation.exceptions.ClientError(
+            {"Error": {"Code": "x", "Message": str(cloudformation.describe_stack_events(StackName=name))}}, "x"
+        )
