@@ -40,6 +40,18 @@ class DeployedStack:
         return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
 
 
+@pytest.fixture
+def pipelines_copy(tmp_path):
+    """A copy of azure-devops/ to break on purpose."""
+    import shutil
+
+    from tools.render import ROOT
+
+    target = tmp_path / "azure-devops"
+    shutil.copytree(ROOT / "azure-devops", target)
+    return target
+
+
 @pytest.fixture(scope="session")
 def rendered() -> dict[str, dict[str, RenderedStack]]:
     """{env: {"dev/network": RenderedStack, ...}} with example values for prod's --vars."""

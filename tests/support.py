@@ -82,3 +82,10 @@ def marked_processes(mark: str) -> dict[int, str]:
         if needle in environment and stat and stat[0] != "Z":
             found[int(entry.name)] = command[:200]
     return found
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in ``path`` by ``new``; ``old`` must be there, so a stale edit fails."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))

@@ -196,3 +196,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("gateway scenarios under load (tests/integration/test_litellm_service.py)")
         for line in SCENARIO_LINES:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def pinned_emulator(tmp_path_factory):
+    """An emulator whose tasks run a copy of the repository that pins a stand-in base-image digest, as prod needs."""
+    project = pinned_copy(tmp_path_factory.mktemp("pinned"))
+    process, running = start_emulator("new", project=project)
+    yield running
+    stop_emulator(process)

@@ -15,19 +15,14 @@ import time
 import pytest
 
 from llmgw.stacks import STACKS
-from tests.integration.conftest import pinned_copy, start_emulator, stop_emulator
 from tools.render import ROOT
 
 DOMAIN = "llm.example.test"
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    """An emulator whose tasks run a copy of the repository that pins a stand-in base-image digest, as prod needs."""
-    project = pinned_copy(tmp_path_factory.mktemp("pinned"))
-    process, running = start_emulator("new", project=project)
-    yield running
-    stop_emulator(process)
+def emulator(pinned_emulator):
+    return pinned_emulator
 
 
 @pytest.fixture(scope="module")

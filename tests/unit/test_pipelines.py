@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 import yaml
 
 from llmgw.stacks import STACKS
+from tests.support import edit
 from tools.pipeline_expand import ExpansionError, expand
 from tools.pipeline_lint import lint_references, load
 from tools.render import ROOT
@@ -48,19 +46,6 @@ def sceptre_dependencies(sceptre_graph) -> dict[str, list[str]]:
         return direct.union(*(closure(d) for d in direct)) if direct else set()
 
     return {name: [s for s in order if s in closure(name)] for name in order}
-
-
-@pytest.fixture
-def copy(tmp_path) -> Path:
-    target = tmp_path / "azure-devops"
-    shutil.copytree(PIPELINES, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path.name}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def test_pipelines__every_file_the_guide_lists_exists_and_a_ci_pipeline():
@@ -184,43 +169,43 @@ def test_provider_keys__are_mapped_only_into_the_security_stacks_launch():
                         assert step["inputs"]["arguments"].endswith("/security.yaml"), (path.name, name)
 
 
-def test_lint__missing_template__fails_naming_it(copy):
-    (copy / "templates" / "aws-ecr-build.yml").unlink()
+def test_lint__missing_template__fails_naming_it(pipelines_copy):
+    (pipelines_copy / "templates" / "aws-ecr-build.yml").unlink()
 
-    problems = lint_references(copy)
+    problems = lint_references(pipelines_copy)
 
     assert any("template templates/aws-ecr-build.yml does not exist" in p for p in problems), problems
 
 
-def test_lint__parameter_the_template_does_not_declare__fails(copy):
+def test_lint__parameter_the_template_does_not_declare__fails(pipelines_copy):
     edit(
-        copy / "azure-pipelines-validate.yml",
+        pipelines_copy / "azure-pipelines-validate.yml",
         "          requests: ${{ parameters.requests }}",
         "          requestz: ${{ parameters.requests }}",
     )
 
-    assert any("declares no parameter requestz" in p for p in lint_references(copy))
+    assert any("declares no parameter requestz" in p for p in lint_references(pipelines_copy))
 
 
-def test_lint__required_parameter_not_passed__fails(copy):
+def test_lint__required_parameter_not_passed__fails(pipelines_copy):
     edit(
-        copy / "azure-pipelines-litellm-config.yml",
+        pipelines_copy / "azure-pipelines-litellm-config.yml",
         "          stack: litellm\n          dependsOn: [image]\n",
         "          dependsOn: [image]\n",
     )
 
-    assert any("aws-cfn-deploy.yml needs parameter stack" in p for p in lint_references(copy))
+    assert any("aws-cfn-deploy.yml needs parameter stack" in p for p in lint_references(pipelines_copy))
 
 
-def test_lint__unknown_stack_or_make_target__fails(copy):
-    edit(copy / "templates" / "setup-tools.yml", "bash: make venv", "bash: make venvv")
+def test_lint__unknown_stack_or_make_target__fails(pipelines_copy):
+    edit(pipelines_copy / "templates" / "setup-tools.yml", "bash: make venv", "bash: make venvv")
     edit(
-        copy / "azure-pipelines-litellm-update.yml",
+        pipelines_copy / "azure-pipelines-litellm-update.yml",
         "command: ops redeploy ${{ parameters.environment }}",
         "command: ops prerequisites dev/gateway.yaml",
     )
 
-    problems = lint_references(copy)
+    problems = lint_references(pipelines_copy)
 
     assert any("make target venvv does not exist" in p for p in problems), problems
     assert any("stack config/dev/gateway.yaml does not exist" in p for p in problems), problems
