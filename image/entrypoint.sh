@@ -2,7 +2,7 @@
 # Refuse to start with a master key this gateway does not accept: an unseeded secret
 # holds the placeholder UNSEEDED, which anyone reading the template knows. The rule is
 # llmgw_common.gateway_secrets.MASTER_KEY_RULE (sk- and at least 32 ASCII letters or
-# digits); tests/unit/test_master_key_rule.py holds this copy to it.
+# digits); tests/unit/core/test_master_key_rule.py holds this copy to it.
 key="${LITELLM_MASTER_KEY:-}"
 rest="${key#sk-}"
 valid=yes

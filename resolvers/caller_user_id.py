@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sceptre.exceptions import SceptreException
+from sceptre.exceptions import InvalidConfigFileError, SceptreException
 from sceptre.resolvers import Resolver
 
 
@@ -22,8 +22,11 @@ class CallerUserId(Resolver):
         """Ask STS who is calling, with the stack's own connection (profile, region, role).
 
         Raises:
+            InvalidConfigFileError: the tag was given an argument (it takes none).
             CallerUserIdError: STS answered without a UserId.
         """
+        if self.argument not in (None, ""):  # a bare tag reads as either
+            raise InvalidConfigFileError(f"{self.stack.name}: !caller_user_id takes no argument; got {self.argument!r}")
         from llmgw.iam import user_id_pattern
 
         answer = self.stack.connection_manager.call("sts", "get_caller_identity")

@@ -23,7 +23,11 @@ class LambdaCodeKey(Resolver):
         from llmgw.lambda_package import LambdaPackageError, code_key
 
         project = Path(self.stack.stack_group_config.get("project_path", "."))
+        if not isinstance(self.argument, str) or not self.argument.strip():
+            raise InvalidConfigFileError(
+                f"{self.stack.name}: !lambda_code_key needs a function's folder under lambdas/; got {self.argument!r}"
+            )
         try:
-            return code_key(project, str(self.argument))
+            return code_key(project, self.argument)
         except LambdaPackageError as err:
             raise InvalidConfigFileError(f"{self.stack.name}: !lambda_code_key {self.argument!r}: {err}") from err

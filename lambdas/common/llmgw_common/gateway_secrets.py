@@ -39,7 +39,7 @@ def new_master_key() -> str:
 
 
 # The one definition of a usable master key, for the seeding hook, the rotation function and
-# image/entrypoint.sh (which spells the same rule in sh; tests/unit/test_master_key_rule.py holds them
+# image/entrypoint.sh (which spells the same rule in sh; tests/unit/core/test_master_key_rule.py holds them
 # together). LiteLLM itself only requires the "sk-" prefix; 32 random letters or digits (190 bits)
 # is this repository's floor, so an operator's short key is refused at seeding, not 30 days later.
 MASTER_KEY_MIN_ENTROPY = 32

@@ -42,3 +42,14 @@ def test_caller_user_id__an_answer_without_a_user_id__fails_naming_the_stack():
     expected = r"^dev/security: !caller_user_id: STS GetCallerIdentity gave no UserId"
     with pytest.raises(CallerUserIdError, match=expected):
         _resolver({}).resolve()
+
+
+def test_caller_user_id__given_an_argument__fails_naming_it():
+    from types import SimpleNamespace
+
+    from sceptre.exceptions import InvalidConfigFileError
+
+    resolver = CallerUserId("deployer")
+    resolver.stack = SimpleNamespace(name="dev/security", connection_manager=None)
+    with pytest.raises(InvalidConfigFileError, match="takes no argument; got 'deployer'"):
+        resolver.resolve()
