@@ -14,8 +14,11 @@ def seed_security_secrets(
     ``manager`` is anything with Sceptre's ``ConnectionManager.call(service, command, kwargs)``; the
     taskcat run (tools/taskcat_gateway.py) passes a boto3 one. Logs key names, never a value.
 
+    A secret whose value is refused is left as it is; the others are still seeded, so a stored master
+    key the rule refuses does not also hold back a provider key being replaced.
+
     Raises:
-        SecretValueError: an offered provider key is unusable; the message starts with the secret's label.
+        SecretValueError: a value is unusable; the message starts with each refused secret's label.
     """
     from llmgw.secrets.store import read_json, write_json
     from llmgw.secrets.values import SecretValueError, seed_master_key, seed_provider_keys, seed_ui_password
@@ -25,21 +28,24 @@ def seed_security_secrets(
         "ui-password": (outputs["UiPasswordSecretArn"], seed_ui_password),
         "api-keys": (outputs["ApiKeysSecretArn"], lambda current: seed_provider_keys(current, offered, overwrite)),
     }
+    refused: list[str] = []
     for label, (arn, seed) in plans.items():
         current = read_json(manager, arn)
         try:
             wanted, report = seed(current)
         except SecretValueError as err:
-            raise SecretValueError(f"{label}: {err}") from None
+            refused.append(f"{label}: {err}")
+            continue
         # The task role may invoke Bedrock only in the stack's BedrockRegion: a secret naming another
         # region would make every Bedrock call fail with AccessDeniedException, so nothing is written.
         allowed, stored = outputs.get("BedrockRegion"), str(wanted.get("AWS_BEDROCK_REGION", "")).strip()
         if label == "api-keys" and allowed and stored and stored != allowed:
-            raise SecretValueError(
+            refused.append(
                 f"{label}: AWS_BEDROCK_REGION is {stored}, but the task role may call Bedrock only in {allowed}"
                 f" (BedrockRegion): launch with --var bedrock_region={stored}, or store {allowed}"
                 f" (AWS_BEDROCK_REGION={allowed} and --var overwrite_provider_keys=true)"
             )
+            continue
         if wanted != current:
             write_json(manager, arn, wanted)
         logger.info("secret %s: %s", label, report)
@@ -49,6 +55,8 @@ def seed_security_secrets(
                 label,
                 ", ".join(report.missing),
             )
+    if refused:
+        raise SecretValueError("; ".join(refused))
 
 
 def seed_database_url_secret(manager: Any, arn: str, region: str, logger: logging.Logger) -> None:

@@ -29,7 +29,9 @@ BAD_INPUT = [
     ),
     ("dev", "litellm", {"MinCapacity": "10", "MaxCapacity": "9"}, r"MinCapacity 10 is greater than MaxCapacity 9"),
     ("dev", "litellm", {"MinCapacity": "50", "MaxCapacity": "49"}, r"MinCapacity 50 is greater than MaxCapacity 49"),
-    ("dev", "litellm", {"MinCapacity": "51", "MaxCapacity": "51"}, r"MinCapacity='51' is (above|greater)"),
+    ("dev", "litellm", {"MinCapacity": "51", "MaxCapacity": "51"}, r"MinCapacity='51' is not one of"),
+    ("dev", "litellm", {"MinCapacity": "1.5"}, r"MinCapacity='1.5' is not one of"),
+    ("dev", "litellm", {"MaxCapacity": "2.5"}, r"MaxCapacity='2.5' is not one of"),
     (
         "dev",
         "litellm",

@@ -391,16 +391,21 @@ def test_seed__a_secret_stored_as_plain_text__stops_naming_the_secret_and_keeps_
     assert current == stored
 
 
-def test_seed__an_operator_master_key_the_rule_refuses__stops_and_is_kept(security):
+def test_seed__an_operator_master_key_the_rule_refuses__fails_is_kept_and_holds_back_no_other_secret(
+    security, monkeypatch
+):
     security.client.put_secret_value(
         SecretId=security.arns["MasterKeySecretArn"],
         SecretString=json.dumps({"LITELLM_MASTER_KEY": "sk-1234", "LITELLM_SALT_KEY": "s" * 64}),
     )
 
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-" + "r" * 40)  # a provider key being stored at the same time
+
     with pytest.raises(SecretSeedingError, match=r"^dev/security: master-key: LITELLM_MASTER_KEY is set but is not"):
         seed(security)
 
     assert value(security, "MasterKeySecretArn")["LITELLM_MASTER_KEY"] == "sk-1234"
+    assert value(security, "ApiKeysSecretArn")["OPENAI_API_KEY"] == "sk-proj-" + "r" * 40  # not held back
 
 
 def test_seed_database_url__given_an_argument__fails_naming_it(aws):
