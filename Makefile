@@ -1,7 +1,7 @@
 # LiteLLM gateway on AWS: Sceptre + CloudFormation.
 #   make local  launch config/dev into the local AWS emulator (no account needed)
-#   make test   install into .venv, then run the test suite
-#   make lint   ruff, cfn-lint, checkov and the security checklist over every environment's templates
+#   make test   make the environments it needs (uv, from hash locks), then run tests/unit and tests/integration
+#   make lint   ruff, hadolint, the pipelines, cfn-lint and the security gate (checkov, the checklist, tests/lint)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
