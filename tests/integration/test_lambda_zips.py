@@ -162,5 +162,5 @@ def test_master_key_zip__unseeded_placeholder__passes_the_configuration_test_but
 
     assert test["status"] == "Succeeded"
     assert rotation["status"] == "Failed" and rotation["steps"][0] == "createSecret: RotationError"
-    assert "the current master key is not seeded yet" in rotation["failure"]
+    assert "the current master key is unseeded or breaks the rule" in rotation["failure"]
     assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]) == placeholder

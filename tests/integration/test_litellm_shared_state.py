@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from llmgw.net import free_port
 from llmgw_common.gateway_secrets import new_master_key
 from tests.integration import gateway
 from tests.support import missing
@@ -159,7 +160,7 @@ def test_entrypoint_wait__refuses_a_wrong_token_in_one_line_that_never_shows_it(
 
 
 def test_entrypoint_wait__refuses_a_cache_that_does_not_answer(redis_server):
-    env = {**redis_server.environment(), "REDIS_PORT": str(local_redis._free_port()), "REDIS_WAIT_SECONDS": "1"}
+    env = {**redis_server.environment(), "REDIS_PORT": str(free_port()), "REDIS_WAIT_SECONDS": "1"}
     result = _wait(env)
     assert result.returncode == 69
     assert "did not answer in 1 s" in result.stderr and redis_server.password not in result.stderr
