@@ -1,6 +1,6 @@
 """The architecture guide's numbers that span stacks: the alarms, and the database connections at a rollout's peak.
 
-Each stack's own values are checked in tests/unit/stacks/test_<stack>.py.
+Each stack's own values are checked in tests/unit/stacks/test_<stack>.py; how, in that package's docstring.
 """
 
 from __future__ import annotations

@@ -1,9 +1,4 @@
-"""The network stack against the architecture guide: VPC, subnets, routes, endpoints, security groups.
-
-Values come from the templates specialised to each environment (conditions evaluated, parameters
-substituted), so a test fails if either a template or a config file drifts. Where this repository
-departs from the guide on purpose, the test asserts our value and says why; the README lists them all.
-"""
+"""The network stack against the architecture guide: VPC, subnets, routes, endpoints, security groups."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""The security stack against the architecture guide: the key, the five secrets, the roles, what is retained.
-
-Values come from the templates specialised to each environment (conditions evaluated, parameters
-substituted), so a test fails if either a template or a config file drifts. Where this repository
-departs from the guide on purpose, the test asserts our value and says why; the README lists them all.
-"""
+"""The security stack against the architecture guide: the key, the five secrets, the roles, what is retained."""
 
 from __future__ import annotations
 
