@@ -127,14 +127,12 @@ def _find_in_map_keys_are_text() -> None:
             map_name, *path = resource_json["Fn::FindInMap"]
             keys = [parsing.clean_json(key, resources_map) for key in path]
             keys = [str(k) if isinstance(k, int | float) and not isinstance(k, bool) else k for k in keys]
-            node = resources_map[map_name]
-            for key in keys:
-                if not isinstance(node, dict) or key not in node:
-                    raise ValidationError(
-                        message=f"Template error: Unable to get mapping for {'::'.join(map(str, [map_name, *keys]))}"
-                    )
-                node = node[key]
-            return node
+            try:  # moto's own lookup, given text keys
+                return original({"Fn::FindInMap": [map_name, *keys]}, resources_map)
+            except (KeyError, TypeError):
+                raise ValidationError(
+                    message=f"Template error: Unable to get mapping for {'::'.join(map(str, [map_name, *keys]))}"
+                ) from None
         return original(resource_json, resources_map)
 
     parsing.clean_json = clean_json
