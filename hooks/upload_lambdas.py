@@ -37,6 +37,7 @@ class UploadLambdas(Hook):
         """
         from botocore.exceptions import ClientError
 
+        from llmgw.aws_errors import error_code
         from llmgw.lambda_package import LambdaPackageError, build_zip, check_trust, code_key
 
         project = Path(self.stack.stack_group_config.get("project_path", "."))
@@ -63,7 +64,7 @@ class UploadLambdas(Hook):
                     self.logger.info("lambda %s: s3://%s/%s is already there", name, bucket, key)
                     continue
                 except ClientError as err:
-                    if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                    if error_code(err) not in ("404", "NoSuchKey", "NotFound"):
                         raise
                 archive = build_zip(project, str(name), project / "build" / "lambdas")
                 manager.call(

@@ -80,6 +80,7 @@ def registry_for(manager: Any, host: str) -> Any:
     """ECR's registry at ``host``, logged in with the token ``manager`` obtains (never logged)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from llmgw.aws_errors import error_line
     from llmgw.images.build import Registry
     from llmgw.secrets.store import no_wire_logging
 
@@ -87,8 +88,7 @@ def registry_for(manager: Any, host: str) -> Any:
         with no_wire_logging():  # the token is the registry password
             response = manager.call(service="ecr", command="get_authorization_token", kwargs={})
     except ClientError as err:
-        error = err.response.get("Error", {})
-        raise NoRegistryTokenError(f"{error.get('Code')}: {error.get('Message')}") from None
+        raise NoRegistryTokenError(error_line(err)) from None
     except BotoCoreError as err:
         raise NoRegistryTokenError(str(err)) from None
     (data,) = response["authorizationData"][:1]
