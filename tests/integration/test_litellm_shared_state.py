@@ -10,6 +10,14 @@ The model group ``probe`` (added to a copy of the config; nothing else changes) 
 deployments: one whose provider answers 500 to everything, counting the calls, and the fake
 upstream. Proxy A meets the failing one until it cools it down; then proxy B serves the
 same number of requests. Bounded load, loopback only: 2 x 20 requests, one at a time.
+
+LiteLLM records a cooldown after the failed call has answered: the router's failure callback
+is a sync callback, which LiteLLM submits to a thread pool for an async request
+(``Logging.dispatch_failure_handlers``). So the write lands some time after A's failures,
+later on a busy machine, and a task reads Redis for a key it lacks at most once a second
+(``DEFAULT_COOLDOWN_REDIS_READ_INTERVAL_SECONDS``). With the cache, B therefore starts once
+the cooldown is in Redis: what is proved is that a recorded cooldown spares the other task,
+not how fast the thread pool runs.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,9 +40,11 @@ from llmgw_common.gateway_secrets import new_master_key
 from tests.integration import gateway
 from tests.support import missing
 from tools import fake_upstream, local_redis
+from tools.local_redis import LocalRedis
 from tools.render import ROOT
 
 REQUESTS = 20
+RECORDED_WITHIN = 30  # seconds for A's cooldown to reach the cache; it takes well under one when idle
 BODY = json.dumps({"model": "probe", "messages": [{"role": "user", "content": "Hello"}]}).encode()
 CONFIG = yaml.safe_load((ROOT / "image" / "config.yaml").read_text())
 ALLOWED_FAILS = CONFIG["router_settings"]["allowed_fails"]
@@ -95,8 +106,40 @@ def config(tmp_path_factory):
     upstream.stop()
 
 
-def _run(config, extra_env: dict[str, str]) -> tuple[int, int, list[int]]:
-    """(failing-provider calls while A served, while B served, B's statuses)."""
+def _cooldowns(cache: LocalRedis) -> list[str]:
+    return cache.command("KEYS", "*:cooldown").split()
+
+
+def _wait_for_a_cooldown(cache: LocalRedis, directory: Path, seen_by_a: int) -> float:
+    """Seconds from A's last answer until its cooldown was in the cache."""
+    start = time.monotonic()
+    deadline = start + RECORDED_WITHIN
+    while not _cooldowns(cache):
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"proxy A met the failing deployment {seen_by_a} times but wrote no cooldown to the cache in "
+                f"{RECORDED_WITHIN} s; the proxies logged:\n{_logged_errors(directory)}"
+            )
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def _logged_errors(directory: Path) -> str:
+    """The proxies' error lines (LITELLM_LOG=ERROR keeps little else), the newest 20."""
+    lines = [
+        f"{log.stem}: {line}"
+        for log in sorted(directory.glob("proxy-*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if "error" in line.lower() or "exception" in line.lower()
+    ]
+    return "\n".join(lines[-20:]) or "(nothing)"
+
+
+def _run(config, extra_env: dict[str, str], cache: LocalRedis | None = None) -> tuple[int, int, list[int]]:
+    """(failing-provider calls while A served, while B served, B's statuses).
+
+    With ``cache``, B serves only once A's cooldown is in it (see the module's docstring).
+    """
     directory, failing = config
     key = new_master_key()
     env = {"LITELLM_MASTER_KEY": key, "LITELLM_SALT_KEY": "s" * 64, "OPENAI_API_KEY": "fake",
@@ -113,6 +156,9 @@ def _run(config, extra_env: dict[str, str]) -> tuple[int, int, list[int]]:
         for _ in range(REQUESTS):
             a.status("/v1/chat/completions", key, BODY)
         seen_by_a = failing.calls - before
+        if cache is not None:
+            waited = _wait_for_a_cooldown(cache, directory, seen_by_a)
+            print(f"\nA's cooldown was in the cache {waited:.1f} s after A's last answer", end="")
         before = failing.calls
         statuses = [b.status("/v1/chat/completions", key, BODY) for _ in range(REQUESTS)]
         return seen_by_a, failing.calls - before, statuses
@@ -123,9 +169,12 @@ def _run(config, extra_env: dict[str, str]) -> tuple[int, int, list[int]]:
 
 def test_cooldown__with_the_cache__a_deployment_one_proxy_cooled_down_is_spared_by_the_other(config, redis_server):
     redis_server.command("FLUSHALL")
-    seen_by_a, seen_by_b, statuses = _run(config, redis_server.environment())
+    seen_by_a, seen_by_b, statuses = _run(config, redis_server.environment(), cache=redis_server)
     assert seen_by_a > ALLOWED_FAILS, f"proxy A met the failing deployment {seen_by_a} times: it never cooled down"
-    assert seen_by_b == 0, f"proxy B called the deployment proxy A had cooled down {seen_by_b} times"
+    assert seen_by_b == 0, (
+        f"proxy B called the deployment proxy A had cooled down {seen_by_b} times; cooldowns in the cache: "
+        f"{_cooldowns(redis_server)}; the proxies logged:\n{_logged_errors(config[0])}"
+    )
     assert statuses == [200] * REQUESTS
     print(f"\nwith the cache: failing provider called {seen_by_a} times via A, {seen_by_b} via B")
 
