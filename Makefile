@@ -27,6 +27,10 @@ GATEWAY_STAMP := $(GATEWAY_VENV)/.installed
 LITELLM_VERSION := $(shell sed -n 's/^LITELLM_VERSION=//p' image/build-args)
 LOCAL_PORT ?= 4566
 export LOCAL_PORT
+# make test's pytest workers. The integration tests mostly wait (on tasks, health checks and
+# rollouts): run one at a time they kept 2 cores about 25% busy, so 3 workers on 2 cores.
+# Whole files per worker (--dist loadfile), since each file launches its own emulator once.
+TEST_WORKERS ?= 3
 
 .PHONY: help venv emulator-venv gateway-venv lock schema-venv checkov-venv security taskcat-build local local-down local-summary rotate gateway gateway-down bench test unit lint render rds-ca-bundle rehearse-pipelines clean
 
@@ -159,8 +163,8 @@ bench: $(GATEWAY_STAMP) $(REDIS_SERVER) ## Load-test the gateway: production set
 rehearse-pipelines: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run the Azure DevOps pipelines' compiled steps against a fresh local emulator, scenario by scenario (~4 min)
 	$(BIN)/python -m tools.pipeline_rehearse $(SCENARIOS)
 
-test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run the unit and integration tests (make lint runs tests/lint, the gates' own tests)
-	$(BIN)/pytest
+test: $(STAMP) $(EMULATOR_STAMP) $(GATEWAY_STAMP) $(POSTGRES_SERVER) $(REDIS_SERVER) ## Run the unit and integration tests, TEST_WORKERS files at a time (make lint runs tests/lint, the gates' own tests)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 unit: $(STAMP) ## Run the fast tests only: tests/unit, with .venv alone, on every core (about 40 s on 2)
 	$(BIN)/pytest -n auto tests/unit

@@ -72,13 +72,22 @@ def deployed(rendered) -> dict[str, dict[str, DeployedStack]]:
     return result
 
 
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Fresh for every session, a nested one included, so each checks only what it started itself.
-    os.environ[SESSION_MARK] = uuid.uuid4().hex
+    # An xdist worker keeps the mark it inherited from its controller, which checks once every
+    # worker has finished: a worker cannot tell its own leftovers from another worker's running tests.
+    if not _is_xdist_worker(config):
+        os.environ[SESSION_MARK] = uuid.uuid4().hex
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if a process it started is still alive once every fixture has been torn down."""
+    if _is_xdist_worker(session.config):
+        return
     mark = os.environ.get(SESSION_MARK, "")
     deadline = time.monotonic() + 10  # a process stopped by the last teardown may take a moment to exit
     while (left := marked_processes(mark)) and time.monotonic() < deadline:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.support import group_members, stop_group
 from tools.render import ROOT
 
@@ -23,13 +25,17 @@ def test_stop_group__stops_a_child_that_outlives_its_leader_and_ignores_sigterm(
     assert group_members(leader.pid) == []
 
 
-def test_session_end__a_process_a_test_left_running__fails_the_run_naming_it(tmp_path):
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "two-xdist-workers"])
+def test_session_end__a_process_a_test_left_running__fails_the_run_naming_it(tmp_path, workers):
+    # With workers (make test runs -n), the process is a worker's and the controller must still name it.
     (tmp_path / "test_leak.py").write_text(
         "import subprocess\n\n\ndef test_leaves_a_process():\n"
-        "    subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        "    subprocess.Popen(['sleep', '300'], start_new_session=True)\n\n\n"
+        "def test_leaves_nothing():\n    pass\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest", *workers,
+         str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
