@@ -128,13 +128,21 @@ def build_zip(project: Path, name: str, out_dir: Path) -> Path:
                 shutil.copyfile(path, staging / archive_path)
         _install_requirements(_function_dir(project, name) / "requirements.txt", staging)
         out_dir.mkdir(parents=True, exist_ok=True)
-        partial = out.with_suffix(".partial")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-            for path in _files(staging):
-                # Fixed times and modes: the bytes depend on the contents alone.
-                info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), date_time=_EPOCH)
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
-        partial.replace(out)
+        # A name of its own: two launches at once (make test's workers) may build the same zip.
+        # The bytes are the same, so whichever rename lands last is as good as the first.
+        handle, partial_name = tempfile.mkstemp(dir=out_dir, prefix=f"{out.stem}-", suffix=".partial")
+        os.close(handle)
+        partial = Path(partial_name)
+        try:
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+                for path in _files(staging):
+                    # Fixed times and modes: the bytes depend on the contents alone.
+                    info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), date_time=_EPOCH)
+                    info.external_attr = 0o644 << 16
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, path.read_bytes())
+            partial.chmod(0o644)  # as a plain open() would have made it; mkstemp makes 0600
+            partial.replace(out)
+        finally:
+            partial.unlink(missing_ok=True)
     return out

@@ -72,7 +72,8 @@ def start(env: dict[str, str], log: Path, faketime: str | None = None, config: P
     deadline = time.monotonic() + 120
     while True:
         try:
-            if proxy.status("/health/liveliness") == 200:
+            # and it is this process answering, not another on a port free_port handed out twice
+            if proxy.status("/health/liveliness") == 200 and process.poll() is None:
                 return proxy
         except OSError:
             pass

@@ -12,6 +12,7 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg2
@@ -48,6 +49,15 @@ def test_db_zip__trusts_each_regions_rds_root_unless_the_environment_names_anoth
     assert roots == sorted(f"rds-ca/{p.name}" for p in (ROOT / "image" / "rds-ca").glob("*.pem"))
     assert default.read("rds-ca/eu-west-1.pem") == (ROOT / "image" / "rds-ca" / "eu-west-1.pem").read_bytes()
     assert Path(default.filename).name != zips["db_rotation"].name, "the roots are part of the content-addressed key"
+
+
+def test_zip__two_builds_at_once_into_one_folder__both_return_the_whole_zip_and_leave_no_partial(zips, tmp_path):
+    # make test's workers launch dev at the same time, each building into build/lambdas.
+    with ThreadPoolExecutor(2) as pool:
+        built = list(pool.map(lambda _: build_zip(ROOT, "master_key_rotation", tmp_path), range(2)))
+
+    assert built[0] == built[1] and built[0].read_bytes() == zips["master_key_rotation"].read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [built[0].name]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
