@@ -105,3 +105,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     else:
         print("\n".join(lines))
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+SCENARIO_PROPERTY = "gateway scenario"  # on a report: one line of tests/integration/load.py's summary
+REPORTED_SCENARIOS: list[str] = []  # in the process that prints the summary: xdist's controller, or the only one
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    REPORTED_SCENARIOS.extend(value for name, value in report.user_properties if name == SCENARIO_PROPERTY)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Each gateway scenario's request count and failures, in every run's output, with or without `-n`."""
+    if REPORTED_SCENARIOS:
+        terminalreporter.section("gateway scenarios under load (tests/integration/test_litellm_service.py)")
+        for line in REPORTED_SCENARIOS:
+            terminalreporter.write_line(line)

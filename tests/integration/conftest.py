@@ -188,31 +188,20 @@ def emulator() -> Iterator[Emulator]:
     stop_emulator(process)
 
 
-SCENARIO_PROPERTY = "gateway scenario"
-REPORTED_SCENARIOS: list[str] = []  # in the process that prints the summary: xdist's controller, or the only one
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Carry the scenario lines a test wrote on its report, which xdist sends from its worker to the controller."""
+    """Carry the scenario lines a test wrote on its report, which xdist sends from its worker to the controller.
+
+    tests/conftest.py prints them at the end: xdist's controller collects nothing, so it may
+    never load this file.
+    """
+    from tests.conftest import SCENARIO_PROPERTY
     from tests.integration.load import SCENARIO_LINES
 
     report = yield
     report.user_properties.extend((SCENARIO_PROPERTY, line) for line in SCENARIO_LINES)
     SCENARIO_LINES.clear()
     return report
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    REPORTED_SCENARIOS.extend(value for name, value in report.user_properties if name == SCENARIO_PROPERTY)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Each gateway scenario's request count and failures, in every run's output, with or without `-n`."""
-    if REPORTED_SCENARIOS:
-        terminalreporter.section("gateway scenarios under load (tests/integration/test_litellm_service.py)")
-        for line in REPORTED_SCENARIOS:
-            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="module")
