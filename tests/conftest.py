@@ -107,8 +107,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# The gateway scenarios' summary, here rather than in tests/integration/conftest.py because
+# xdist's controller collects nothing and may never load that file.
 SCENARIO_PROPERTY = "gateway scenario"  # on a report: one line of tests/integration/load.py's summary
 REPORTED_SCENARIOS: list[str] = []  # in the process that prints the summary: xdist's controller, or the only one
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Carry the scenario lines a test wrote on its report, which xdist sends from its worker to the controller."""
+    from tests.integration.load import SCENARIO_LINES
+
+    report = yield
+    report.user_properties.extend((SCENARIO_PROPERTY, line) for line in SCENARIO_LINES)
+    SCENARIO_LINES.clear()
+    return report
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -188,22 +188,6 @@ def emulator() -> Iterator[Emulator]:
     stop_emulator(process)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Carry the scenario lines a test wrote on its report, which xdist sends from its worker to the controller.
-
-    tests/conftest.py prints them at the end: xdist's controller collects nothing, so it may
-    never load this file.
-    """
-    from tests.conftest import SCENARIO_PROPERTY
-    from tests.integration.load import SCENARIO_LINES
-
-    report = yield
-    report.user_properties.extend((SCENARIO_PROPERTY, line) for line in SCENARIO_LINES)
-    SCENARIO_LINES.clear()
-    return report
-
-
 @pytest.fixture(scope="module")
 def pinned_emulator(tmp_path_factory):
     """An emulator whose tasks run a copy of the repository that pins a stand-in base-image digest, as prod needs."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-SCENARIO_LINES: list[str] = []  # the running test's; conftest carries them on its report to the run's summary
+SCENARIO_LINES: list[str] = []  # the running test's; tests/conftest.py carries them on its report to the run's summary
 BODY = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}).encode()
 
 
